@@ -1,0 +1,120 @@
+"""``kontinue-sandbox``: a local kontinue control plane for developing DAGs, from the command line.
+
+kontinue-sandbox up          start etcd + kube-apiserver with the kontinue CRDs (detached)
+kontinue-sandbox status      is it running, where, with which processes
+kontinue-sandbox kubeconfig  print the admin kubeconfig path (export KUBECONFIG=$(...))
+kontinue-sandbox down        stop everything and remove the sandbox's files
+kontinue-sandbox binaries    find or build (once, then cached) etcd and kube-apiserver
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from airflow_provider_kontinue.sandbox.binaries import ensure_binaries
+from airflow_provider_kontinue.sandbox.controlplane import ControlPlane, SandboxState
+from airflow_provider_kontinue.sandbox.errors import SandboxError
+from airflow_provider_kontinue.sandbox.paths import state_dir
+
+
+def _state_file() -> Path:
+    return state_dir() / "sandbox.json"
+
+
+def _load() -> ControlPlane | None:
+    try:
+        return ControlPlane.attach(SandboxState.from_json(_state_file().read_text()))
+    except FileNotFoundError:
+        return None
+
+
+def _up(args: argparse.Namespace) -> int:
+    existing = _load()
+    if existing is not None and existing.running():
+        print(f"kontinue-sandbox is already running at {existing.server}")
+        print(f"kubeconfig: {existing.kubeconfig}")
+        return 0
+    if existing is not None:  # a previous sandbox died: clean up what it left
+        existing.stop()
+        _state_file().unlink(missing_ok=True)
+    started = time.monotonic()
+    plane = ControlPlane(apiserver_port=args.port, die_with_parent=False)
+    state = plane.start()
+    _state_file().parent.mkdir(parents=True, exist_ok=True)
+    _state_file().write_text(state.to_json())
+    print(f"kontinue-sandbox is up at {state.server} ({time.monotonic() - started:.1f}s)")
+    print(f"kubeconfig: {state.kubeconfig}")
+    print("CRDs: " + ", ".join(state.crds))
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    plane = _load()
+    if plane is None:
+        print("kontinue-sandbox is not running")
+        return 0
+    plane.stop()
+    _state_file().unlink(missing_ok=True)
+    print("kontinue-sandbox stopped")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    plane = _load()
+    if plane is None or plane.state is None:
+        print("kontinue-sandbox is not running")
+        return 3
+    state = plane.state
+    healthy = plane.running()
+    print(f"kontinue-sandbox is {'running' if healthy else 'NOT healthy'} at {state.server}")
+    print(f"kubeconfig: {state.kubeconfig}")
+    for name, pid in state.pids.items():
+        print(f"{name}: pid {pid}")
+    return 0 if healthy else 1
+
+
+def _kubeconfig(args: argparse.Namespace) -> int:
+    plane = _load()
+    if plane is None:
+        print("kontinue-sandbox is not running; start it with `kontinue-sandbox up`", file=sys.stderr)
+        return 3
+    print(plane.kubeconfig)
+    return 0
+
+
+def _binaries(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    found = ensure_binaries()
+    print(f"etcd: {found.etcd}\nkube-apiserver: {found.kube_apiserver} ({time.monotonic() - started:.1f}s)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="kontinue-sandbox", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="start the sandbox in the background")
+    up.add_argument("--port", type=int, default=None, help="API server port (default: a free one)")
+    up.set_defaults(run=_up)
+    commands.add_parser("down", help="stop the sandbox and remove its files").set_defaults(run=_down)
+    commands.add_parser("status", help="show whether the sandbox runs").set_defaults(run=_status)
+    commands.add_parser("kubeconfig", help="print the admin kubeconfig path").set_defaults(run=_kubeconfig)
+    commands.add_parser("binaries", help="find or build the control-plane binaries").set_defaults(
+        run=_binaries
+    )
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except SandboxError as err:
+        print(f"kontinue-sandbox: {err}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Benchmarks: each ``bench_*.py`` prints its figures as JSON lines; ``python -m benchmarks`` runs all."""
