@@ -27,7 +27,7 @@ def manifests() -> list[dict[str, Any]]:
     documents: list[dict[str, Any]] = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            documents.extend(d for d in yaml.safe_load_all(entry.read_text()) if d)
+            documents.extend(d for d in yaml.safe_load_all(entry.read_text(encoding="utf-8")) if d)
     return documents
 
 
