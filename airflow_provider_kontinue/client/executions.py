@@ -1,0 +1,366 @@
+"""Operations on Executions: spawn, read (with archive fallback), list, cancel, skip, retry, wait.
+
+Each function is a sans-IO operation (see :mod:`.protocol`); the sync and async clients run the
+same code. Preconditions are checked on a fresh read, and every read-modify-write carries the
+object's ``resourceVersion``: on a 409 Conflict the operation re-reads, re-checks and tries again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .constants import (
+    ANNOTATION_ARCHIVED,
+    DEFAULT_CANCEL_MESSAGE,
+    GENERATE_NAME_PREFIX_MAX,
+    LABEL_FUNCTION,
+    LABEL_PARENT,
+    LABEL_WORKER_GROUP,
+    REASON_CANCELED_BY_CLIENT,
+    REASON_SKIPPED_BY_CLIENT,
+)
+from .enums import ExecutionPhase
+from .errors import ConflictError, InvalidStateError, NotFoundError, ValidationError
+from .functions import FunctionCache, get_function
+from .models import ArchivedExecution, Execution
+from .options import CancelOptions, ListOptions, RetryOptions, SkipOptions, SpawnOptions
+from .protocol import Op, call, expect, failure
+from .resources import ARCHIVED_EXECUTIONS, EXECUTIONS
+from .timestamps import format_timestamp, utc_now
+from .validation import validate_execution_name, validate_namespace
+from .watching import Expired, Watcher
+
+CONFLICT_RETRIES = 5
+MAX_EXECUTION_BYTES = 1024 * 1024
+"""Refuse Executions whose JSON exceeds 1 MiB: etcd's object limit is about 1.5 MiB."""
+RETRYABLE_PHASES = (ExecutionPhase.FAILED, ExecutionPhase.CANCELED)
+
+
+def _now() -> str:
+    return format_timestamp(utc_now())
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def get_execution(namespace: str, name: str) -> Op[Execution]:
+    """The live Execution, else the root reconstructed from its ArchivedExecution."""
+    validate_namespace(namespace)
+    request = EXECUTIONS.get(namespace, name)
+    response = yield from call(request)
+    if response.ok:
+        return Execution.model_validate(response.body)
+    if response.status != 404:
+        raise failure(request, response)
+    request = ARCHIVED_EXECUTIONS.get(namespace, name)
+    archived = yield from call(request)
+    if archived.ok:
+        return ArchivedExecution.model_validate(archived.body).root_execution()
+    if archived.status != 404:
+        raise failure(request, archived)
+    raise NotFoundError(
+        f"execution {name!r} not found in namespace {namespace!r} (neither live nor archived)",
+        verb="get",
+        resource=EXECUTIONS.resource,
+        namespace=namespace,
+        name=name,
+    )
+
+
+def _creation_order(execution: Execution) -> tuple[float, str]:
+    created = execution.created_at
+    return (created.timestamp() if created else 0.0, execution.name)
+
+
+def list_executions(namespace: str, options: ListOptions) -> Op[list[Execution]]:
+    """Live and archived executions matching ``options``, newest first (spec §9.4)."""
+    live = yield from expect(EXECUTIONS.list(namespace, label_selector=options.label_selector_string()))
+    archives = yield from expect(
+        ARCHIVED_EXECUTIONS.list(namespace, label_selector=options.archive_label_selector_string())
+    )
+    found: dict[tuple[str, str], Execution] = {}
+    for item in live.get("items", []):
+        execution = Execution.model_validate(item)
+        found[(execution.namespace, execution.name)] = execution
+    candidates: list[Execution] = []
+    for item in archives.get("items", []):
+        archive = ArchivedExecution.model_validate(item)
+        if options.root:  # the archived tree of that root: its descendants match, the root does not
+            if archive.name == options.root:
+                candidates += [e for e in archive.executions() if e.root_name == options.root]
+        else:
+            candidates.append(archive.root_execution())
+    selector = _matcher(options)
+    for execution in candidates:
+        if selector(execution):
+            found.setdefault((execution.namespace, execution.name), execution)
+    matching = [e for e in found.values() if options.accepts_phase(e.phase)]
+    newest_first = sorted(matching, key=lambda e: e.name)
+    newest_first.sort(key=lambda e: _creation_order(e)[0], reverse=True)
+    return newest_first
+
+
+def _matcher(options: ListOptions) -> Callable[[Execution], bool]:
+    """The label filters of ``options`` evaluated locally (for executions decoded from archives)."""
+    wanted = dict(options.label_selector)
+    for key, value in (
+        (LABEL_FUNCTION, options.function),
+        (LABEL_WORKER_GROUP, options.worker_group),
+        ("kontinue.cloud/schedule", options.schedule),
+        ("kontinue.cloud/root", options.root),
+    ):
+        if value:
+            wanted[key] = value
+
+    def matches(execution: Execution) -> bool:
+        labels = execution.labels
+        if options.only_root and LABEL_PARENT in labels:
+            return False
+        return all(labels.get(key) == value for key, value in wanted.items())
+
+    return matches
+
+
+def child_executions(namespace: str, parent: str) -> Op[list[Execution]]:
+    """Direct children of ``parent`` (all attempts), oldest first; from the archive once archived."""
+    listed = yield from expect(EXECUTIONS.list(namespace, label_selector=f"{LABEL_PARENT}={parent}"))
+    children = [Execution.model_validate(item) for item in listed.get("items", [])]
+    if not children:
+        response = yield from call(EXECUTIONS.get(namespace, parent))
+        if response.status == 404:  # the parent may live on only in its root's archive
+            children = yield from _archived_children(namespace, parent)
+    return sorted(children, key=_creation_order)
+
+
+def _archived_children(namespace: str, parent: str) -> Op[list[Execution]]:
+    archive = yield from call(ARCHIVED_EXECUTIONS.get(namespace, parent))
+    if not archive.ok:
+        return []
+    return [e for e in ArchivedExecution.model_validate(archive.body).executions() if e.parent_name == parent]
+
+
+# -- spawning --------------------------------------------------------------------------------------
+
+
+def spawn(
+    functions: FunctionCache,
+    namespace: str,
+    function: str,
+    arguments: Any,
+    options: SpawnOptions,
+) -> Op[Execution]:
+    """Create an Execution of ``function`` with its defaults merged (spec §9.3).
+
+    Everything is validated before the single write: the namespace, the name, that the function
+    exists, that the arguments are a JSON object, and that the object fits in etcd.
+    """
+    namespace = validate_namespace(options.namespace or namespace)
+    if not isinstance(function, str) or not function:
+        raise ValidationError("function: must be a non-empty function name", field="function")
+    given = _arguments_object(arguments)
+    fn = yield from get_function(functions, namespace, function)
+    merged = {**fn.default_arguments(), **given}
+    defaults = fn.spec.defaults
+    spec: dict[str, Any] = {"function": function, "arguments": merged}
+    for key in ("retry", "ttl", "timeout", "mutex"):
+        chosen = getattr(options, key) or (getattr(defaults, key, None) if key != "mutex" else None)
+        if chosen is not None:
+            spec[key] = chosen.to_dict()
+    labels = {**options.labels, LABEL_FUNCTION: function}
+    if fn.worker_group:
+        labels[LABEL_WORKER_GROUP] = fn.worker_group
+    metadata: dict[str, Any] = {"labels": labels}
+    if options.annotations:
+        metadata["annotations"] = dict(options.annotations)
+    if options.name:
+        metadata["name"] = validate_execution_name(options.name, "SpawnOptions.name")
+    else:
+        metadata["generateName"] = function[:GENERATE_NAME_PREFIX_MAX].rstrip("-.") + "-"
+    body = {
+        "apiVersion": EXECUTIONS.group + "/" + EXECUTIONS.version,
+        "kind": "Execution",
+        "metadata": metadata,
+        "spec": spec,
+    }
+    size = len(json.dumps(body))
+    if size > MAX_EXECUTION_BYTES:
+        raise ValidationError(
+            f"arguments: the execution would be {size} bytes, over the {MAX_EXECUTION_BYTES}-byte limit "
+            "(etcd stores at most about 1.5 MiB per object); pass large data by reference instead",
+            field="arguments",
+        )
+    created = yield from expect(EXECUTIONS.create(namespace, body))
+    return Execution.model_validate(created)
+
+
+def _arguments_object(arguments: Any) -> dict[str, Any]:
+    """``arguments`` as a JSON object, or a ValidationError saying what is wrong with it."""
+    if arguments is None:
+        return {}
+    from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+    try:
+        plain = to_jsonable_python(arguments)
+        text = json.dumps(plain, allow_nan=False)
+    except (PydanticSerializationError, TypeError, ValueError) as err:
+        raise ValidationError(f"arguments: not JSON-serialisable: {err}", field="arguments") from None
+    if not isinstance(plain, dict):
+        raise ValidationError(
+            f"arguments: must encode to a JSON object, got {type(plain).__name__} ({text[:80]})",
+            field="arguments",
+        )
+    return plain
+
+
+# -- changing --------------------------------------------------------------------------------------
+
+
+def _fresh_live(namespace: str, name: str, action: str) -> Op[Execution]:
+    """A fresh read for a precondition check; archived executions can no longer change."""
+    execution = yield from get_execution(namespace, name)
+    if execution.annotations.get(ANNOTATION_ARCHIVED) == "true":
+        raise InvalidStateError(
+            f"cannot {action} execution {name!r}: it is archived (finished and compacted by its TTL)",
+            verb="patch",
+            resource=EXECUTIONS.resource,
+            namespace=namespace,
+            name=name,
+        )
+    return execution
+
+
+def _patch_with_retries(
+    namespace: str,
+    name: str,
+    action: str,
+    build: Callable[[Execution], Mapping[str, Any] | None],
+    *,
+    subresource: str | None,
+) -> Op[Execution | None]:
+    """Read, check, patch with the read's resourceVersion; on 409 do it all again (5 times).
+
+    ``build`` checks preconditions (raising InvalidStateError) and returns the patch, or ``None``
+    when there is nothing to do.
+    """
+    for _ in range(CONFLICT_RETRIES):
+        execution = yield from _fresh_live(namespace, name, action)
+        patch = build(execution)
+        if patch is None:
+            return None
+        body = {**patch, "metadata": {"resourceVersion": execution.resource_version}}
+        request = EXECUTIONS.merge_patch(namespace, name, body, subresource=subresource)
+        response = yield from call(request)
+        if response.status == 409:
+            continue
+        if not response.ok:
+            raise failure(request, response)
+        return Execution.model_validate(response.body)
+    raise ConflictError(
+        f"could not {action} execution {name!r}: it kept changing under us ({CONFLICT_RETRIES} conflicts)",
+        verb="patch",
+        resource=EXECUTIONS.resource,
+        namespace=namespace,
+        name=name,
+    )
+
+
+def _require_not_terminal(execution: Execution, action: str) -> None:
+    if execution.is_terminal:
+        raise InvalidStateError(
+            f"cannot {action} execution {execution.name!r}: it already ended ({execution.phase})",
+            verb="patch",
+            resource=EXECUTIONS.resource,
+            namespace=execution.namespace,
+            name=execution.name,
+        )
+
+
+def cancel(namespace: str, name: str, options: CancelOptions) -> Op[Execution | None]:
+    """Cancel a running execution (refused once it ended); the controller stops its descendants."""
+
+    def build(execution: Execution) -> dict[str, Any]:
+        _require_not_terminal(execution, "cancel")
+        return {
+            "status": {
+                "phase": ExecutionPhase.CANCELED.value,
+                "reason": REASON_CANCELED_BY_CLIENT,
+                "message": options.message or DEFAULT_CANCEL_MESSAGE,
+                "finishedAt": _now(),
+            }
+        }
+
+    return (yield from _patch_with_retries(namespace, name, "cancel", build, subresource="status"))
+
+
+def skip(namespace: str, name: str, options: SkipOptions) -> Op[Execution | None]:
+    """Skip a running execution, handing ``options.result`` to a waiting parent."""
+    result = options.result_json()
+
+    def build(execution: Execution) -> dict[str, Any]:
+        _require_not_terminal(execution, "skip")
+        return {
+            "status": {
+                "phase": ExecutionPhase.SKIPPED.value,
+                "reason": REASON_SKIPPED_BY_CLIENT,
+                "message": options.message,
+                "result": result,
+                "finishedAt": _now(),
+            }
+        }
+
+    return (yield from _patch_with_retries(namespace, name, "skip", build, subresource="status"))
+
+
+def retry(namespace: str, name: str, options: RetryOptions) -> Op[Execution | None]:
+    """Retry a Failed or Canceled execution: one more allowed retry (spec §3.6, §9.8)."""
+
+    def build(execution: Execution) -> dict[str, Any]:
+        if execution.phase not in RETRYABLE_PHASES:
+            raise InvalidStateError(
+                f"cannot retry execution {execution.name!r}: it is {execution.phase}; only Failed or "
+                "Canceled executions can be retried",
+                verb="patch",
+                resource=EXECUTIONS.resource,
+                namespace=namespace,
+                name=execution.name,
+            )
+        current = execution.spec.retry
+        retry_spec: dict[str, Any] = {"retries": (current.retries or 0) + 1 if current else 1}
+        if options.child_policy is not None:
+            retry_spec["childPolicy"] = options.child_policy.value
+        return {"spec": {"retry": retry_spec}}
+
+    return (yield from _patch_with_retries(namespace, name, "retry", build, subresource=None))
+
+
+# -- waiting ---------------------------------------------------------------------------------------
+
+
+def wait_for_execution(namespace: str, name: str, known: Execution | None = None) -> Op[Execution]:
+    """Return the execution once it is Completed, Failed, Canceled or Skipped (spec §9.5).
+
+    Watches the one object from the resourceVersion of what we know, so a wait costs a single
+    request while nothing changes. A ``known`` object that already looks terminal is re-read first:
+    it may have been retried since.
+    """
+    if known is not None and known.resource_version and not known.is_terminal and not known.is_archived:
+        execution = known
+    else:
+        execution = yield from get_execution(namespace, name)
+    while not (execution.is_terminal or execution.is_archived):
+        watcher = Watcher(
+            EXECUTIONS, namespace, execution.resource_version or "0", field_selector=f"metadata.name={name}"
+        )
+        while True:
+            event = yield from watcher.next_event()
+            if isinstance(event, Expired) or event.type == "DELETED":
+                yield from watcher.close()
+                execution = yield from get_execution(namespace, name)
+                break
+            execution = Execution.model_validate(event.object)
+            if execution.is_terminal:
+                yield from watcher.close()
+                return execution
+    return execution
