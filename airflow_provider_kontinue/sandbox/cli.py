@@ -1,6 +1,7 @@
 """``kontinue-sandbox``: a local kontinue control plane for developing DAGs, from the command line.
 
-kontinue-sandbox up          start etcd + kube-apiserver with the kontinue CRDs (detached)
+kontinue-sandbox up          start etcd + kube-apiserver with the kontinue CRDs and the kontinue
+                             emulator (detached); --examples installs the example Functions
 kontinue-sandbox status      is it running, where, with which processes
 kontinue-sandbox kubeconfig  print the admin kubeconfig path (export KUBECONFIG=$(...))
 kontinue-sandbox down        stop everything and remove the sandbox's files
@@ -17,6 +18,8 @@ from pathlib import Path
 
 from airflow_provider_kontinue.sandbox.binaries import ensure_binaries
 from airflow_provider_kontinue.sandbox.controlplane import ControlPlane, SandboxState
+from airflow_provider_kontinue.sandbox.emulator import examples as emulator_examples
+from airflow_provider_kontinue.sandbox.emulator import process as emulator_process
 from airflow_provider_kontinue.sandbox.errors import SandboxError
 from airflow_provider_kontinue.sandbox.paths import state_dir
 
@@ -44,12 +47,39 @@ def _up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     plane = ControlPlane(apiserver_port=args.port, die_with_parent=False)
     state = plane.start()
+    try:
+        _start_emulator(plane, state, args)
+    except BaseException:
+        plane.stop()
+        raise
     _state_file().parent.mkdir(parents=True, exist_ok=True)
     _state_file().write_text(state.to_json())
     print(f"kontinue-sandbox is up at {state.server} ({time.monotonic() - started:.1f}s)")
     print(f"kubeconfig: {state.kubeconfig}")
     print("CRDs: " + ", ".join(state.crds))
+    if "emulator" in state.pids:
+        print(f"emulator: pid {state.pids['emulator']}, log {Path(state.directory) / 'emulator.log'}")
     return 0
+
+
+def _start_emulator(plane: ControlPlane, state: SandboxState, args: argparse.Namespace) -> None:
+    """Start the kontinue emulator next to the control plane and install the examples if asked."""
+    if args.no_emulator:
+        return
+    directory = Path(state.directory)
+    proc = emulator_process.start(
+        state.kubeconfig,
+        log_dir=directory / "emulator",
+        log_file=directory / "emulator.log",
+        speed=args.speed,
+        die_with_parent=False,
+    )
+    state.pids["emulator"] = proc.pid
+    (directory / "sandbox.json").write_text(state.to_json())
+    if args.examples:
+        with plane.api_client() as api:
+            installed = emulator_examples.install(api, "default")
+        print("example functions in namespace default: " + ", ".join(installed))
 
 
 def _down(args: argparse.Namespace) -> int:
@@ -100,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start the sandbox in the background")
     up.add_argument("--port", type=int, default=None, help="API server port (default: a free one)")
+    up.add_argument("--examples", action="store_true", help="install the example Functions in 'default'")
+    up.add_argument("--speed", type=float, default=1.0, help="the emulator's speed factor (default 1)")
+    up.add_argument("--no-emulator", action="store_true", help="only the API server, no kontinue emulator")
     up.set_defaults(run=_up)
     commands.add_parser("down", help="stop the sandbox and remove its files").set_defaults(run=_down)
     commands.add_parser("status", help="show whether the sandbox runs").set_defaults(run=_status)

@@ -260,7 +260,9 @@ class ControlPlane:
     def _kill_all(self) -> None:
         pids = dict(self.state.pids) if self.state else {}
         pids.update({name: proc.pid for name, proc in self._procs.items()})
-        for name in ("kube-apiserver", "etcd"):  # the API server first, so it never sees etcd vanish
+        # the emulator (when `kontinue-sandbox up` started one) first, then the API server, so that
+        # nobody ever sees the process it talks to vanish
+        for name in ("emulator", "kube-apiserver", "etcd"):
             if name in pids:
                 processes.stop_group(pids[name])
         for proc in self._procs.values():

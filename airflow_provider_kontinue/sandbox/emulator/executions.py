@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 MAX_PASSES = 8
 CASCADE_PHASES = frozenset({"Canceled", "Skipped"})
-ATTEMPT_LOCAL_STEPS = ("log/", "sleep/")
+ATTEMPT_LOCAL_STEPS = ("log/", "sleep/", "progress/")
 
 
 def cascades(execution: dict[str, Any]) -> bool:

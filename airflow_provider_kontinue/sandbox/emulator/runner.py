@@ -7,9 +7,11 @@ wait for a child ends the run as *blocked* (the execution becomes Suspended); a 
 failed child ends it as an *error*; reaching ``return`` (or the end) *completes* it.
 
 State keys are ``<step kind>/<step key>`` (``log/0``, ``spawn/2``, ``spawn/2.1`` for the second
-child of a fan-out, ``suspend/3``), each holding ``{}`` or ``{"value": <step value>}``. They are
-written when the run ends, and before every in-process wait (``sleep``, a log ``interval``), so an
-emulator killed in the middle of a long step replays at most that step.
+child of a fan-out, ``suspend/3``), each holding ``{}`` or ``{"value": <step value>}``; a repeated
+log step in progress also keeps ``progress/log/<key>``, the number of lines already written. They
+are written when the run ends, and before in-process waits (``sleep``, a log ``interval``; at most
+once a second), so an emulator killed in the middle of a long step replays at most the last second
+of it.
 
 Children (spec §3.6): the child of step ``s`` created in attempt ``n`` is named
 ``child_name(parent, kind, s, n)``. On a later attempt the child with the highest attempt label is
@@ -20,6 +22,7 @@ it ended Failed or Canceled; RetryAll: replace).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -48,6 +51,9 @@ from airflow_provider_kontinue.sandbox.emulator.script import (
 from airflow_provider_kontinue.sandbox.emulator.times import Speed, format_timestamp, parse_duration
 
 log = logging.getLogger(__name__)
+
+CHECKPOINT_INTERVAL = 1.0
+"""Seconds between two saves of the state of a run that waits in-process (sleep, log interval)."""
 
 
 @dataclass
@@ -102,6 +108,7 @@ class Runner:
     state: dict[str, Any] = field(init=False)
     children: list[dict[str, Any]] = field(init=False)
     _written: tuple[Any, Any] = field(init=False)
+    _saved_at: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
         status = names.status(self.execution)
@@ -119,10 +126,15 @@ class Runner:
         self.ctx.workers.log(self.namespace, self.pod, text)
 
     async def _wait(self, duration: timedelta) -> None:
-        if self.checkpoint is not None and (self.state, self.children) != self._written:
+        """An in-process wait; the state is saved first (at most once a second), so a restarted
+        emulator resumes a long step close to where it was instead of from its start."""
+        seconds = self.speed.scale(duration).total_seconds()
+        due = time.monotonic() - self._saved_at >= CHECKPOINT_INTERVAL or seconds >= CHECKPOINT_INTERVAL
+        if self.checkpoint is not None and due and (self.state, self.children) != self._written:
             await self.checkpoint(Checkpoint(clone(self.state), clone(self.children)))
             self._written = (clone(self.state), clone(self.children))
-        await self.ctx.clock.sleep(self.speed.scale(duration).total_seconds())
+            self._saved_at = time.monotonic()
+        await self.ctx.clock.sleep(seconds)
 
     def _outcome(self, kind: Literal["completed", "error", "blocked"], **fields: Any) -> Outcome:
         return Outcome(kind, self.state, self.children, **fields)
@@ -229,10 +241,14 @@ class Runner:
             return value
         count = _count(template.render(body.count, scope))
         interval = _duration(template.render(body.interval, scope)) if body.interval is not None else None
-        for index in range(count):
+        progress = f"progress/{key}"
+        start = self.state.get(progress, 0)
+        for index in range(start if isinstance(start, int) else 0, count):
             self.log(template.to_text(template.render(body.message, {**scope, "i": index})))
             if interval is not None and index < count - 1:
+                self.state[progress] = index + 1
                 await self._wait(interval)
+        self.state.pop(progress, None)
         self._remember(key)
         return None
 
