@@ -23,7 +23,12 @@ from typing import Any
 
 from airflow_provider_kontinue.sandbox.emulator import names
 from airflow_provider_kontinue.sandbox.emulator.archive import Archiver, slim_archive
-from airflow_provider_kontinue.sandbox.emulator.context import INDEX_FUNCTION, INDEX_PARENT, Context
+from airflow_provider_kontinue.sandbox.emulator.context import (
+    INDEX_FUNCTION,
+    INDEX_PARENT,
+    Context,
+    without_managed_fields,
+)
 from airflow_provider_kontinue.sandbox.emulator.executions import ExecutionController
 from airflow_provider_kontinue.sandbox.emulator.informer import Informer, key_of
 from airflow_provider_kontinue.sandbox.emulator.kube import ApiError, Kube
@@ -81,7 +86,7 @@ class Emulator:
         namespace, name = key_of(obj)
         self._add("Execution", namespace, name)
         if new is None:
-            self.executions_ctl.forget((namespace, name))
+            self.executions_ctl.forget((namespace, name), old)
         old_phase = names.phase(old) if old is not None else None
         new_phase = names.phase(new) if new is not None else None
         labels = names.labels(obj)
@@ -235,9 +240,13 @@ class Emulator:
         namespaces = options.namespaces or None
 
         def informer(resource: names.Resource, handler: Any = None, **kwargs: Any) -> Informer:
+            kwargs.setdefault("transform", without_managed_fields)
             return Informer(self.kube, resource, namespaces=namespaces, on_change=handler, **kwargs)
 
-        pods = informer(names.PODS, transform=slim_pod, field_selector=f"spec.nodeName={options.node_name}")
+        # Worker pods change only through the emulator's own writes: list them once, do not watch.
+        pods = informer(
+            names.PODS, transform=slim_pod, field_selector=f"spec.nodeName={options.node_name}", watch=False
+        )
         self.ctx = Context(
             kube=self.kube,
             clock=self.clock,
@@ -258,6 +267,7 @@ class Emulator:
                 address=options.kubelet_address,
             ),
         )
+        self.kubelet.pod_state = self.ctx.workers.pod_state
         self.archiver = Archiver(self.ctx, self.logs)
         self.executions_ctl = ExecutionController(self.ctx, self.archiver)
         self.suspensions_ctl = SuspensionController(self.ctx)

@@ -204,6 +204,7 @@ class Archiver:
         ]
         await asyncio.gather(*deletions)
         for pod in pods:
+            self.ctx.pods.store.remove((namespace, str(names.meta(pod)["name"])))
             self.logs.remove(namespace, str(names.meta(pod)["name"]))
         await kube.delete(names.EXECUTIONS.path(namespace, name))
         log.info("deleted the tree of %s/%s", namespace, name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,4 +131,16 @@ class Context:
 
 
 def clone(value: Any) -> Any:
-    return copy.deepcopy(value)
+    """A deep copy of a JSON value (a JSON round trip: several times faster than deepcopy)."""
+    return json.loads(json.dumps(value))
+
+
+def without_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """Informer transform: ``metadata.managedFields`` is never read and costs memory and bytes.
+
+    Updates sent without it keep the server's own record of field managers.
+    """
+    metadata = obj.get("metadata")
+    if isinstance(metadata, dict) and "managedFields" in metadata:
+        obj = {**obj, "metadata": {k: v for k, v in metadata.items() if k != "managedFields"}}
+    return obj

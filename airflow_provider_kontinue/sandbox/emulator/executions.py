@@ -87,12 +87,25 @@ class ExecutionController:
             lock = self._locks[key] = asyncio.Lock()
         return lock
 
-    def forget(self, key: Key) -> None:
-        """The execution is gone: stop its run."""
+    def forget(self, key: Key, execution: dict[str, Any] | None = None) -> None:
+        """The execution is gone: stop its run and end its attempt's Pod and Job."""
         self._stop_run(key)
+        if (
+            execution is not None
+            and names.status(execution).get("worker")
+            and not names.is_terminal(execution)
+        ):
+            attempt = int(names.status(execution).get("attempt") or 1)
+            asyncio.get_running_loop().create_task(self._end_orphan(execution, attempt))
         lock = self._locks.get(key)
         if lock is not None and not lock.locked():
             del self._locks[key]
+
+    async def _end_orphan(self, execution: dict[str, Any], attempt: int) -> None:
+        try:
+            await self.ctx.workers.finish(execution, attempt, "canceled", "execution deleted")
+        except Exception as err:  # best effort: the Job may be gone with its execution
+            log.debug("ending the worker of deleted %s: %s", names.meta(execution).get("name"), err)
 
     def _stop_run(self, key: Key) -> None:
         run = self._runs.pop(key, None)
@@ -261,9 +274,7 @@ class ExecutionController:
         status = clone(names.status(execution))
         attempt = int(status.get("attempt") or 1)
         job, pod = self.ctx.workers.names_for(execution, attempt)
-        if names.phase(execution) != "Suspended" or not self.ctx.workers.is_running(
-            self._key(execution)[0], pod
-        ):
+        if names.phase(execution) != "Suspended" or not self.ctx.workers.knows(self._key(execution)[0], pod):
             pod = await self.ctx.workers.start(execution, attempt, worker_group(function))
         now = format_timestamp(self._now())
         status["phase"] = "Executing"
@@ -329,8 +340,8 @@ class ExecutionController:
         except (RunAborted, asyncio.CancelledError):
             return
         except Exception:
-            log.exception("run of %s/%s failed inside the emulator", *key)
-            self.ctx.queue.add(("Execution", *key))
+            log.exception("run of %s/%s failed inside the emulator; picking it up again in 1s", *key)
+            self.ctx.queue.add_at(("Execution", *key), self._now() + timedelta(seconds=1))
         finally:
             run = self._runs.get(key)
             if run is not None and run.token == token and run.task is asyncio.current_task():

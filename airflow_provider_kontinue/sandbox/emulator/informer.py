@@ -126,6 +126,7 @@ class Informer:
         transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         field_selector: str | None = None,
         watch_timeout: int = 300,
+        watch: bool = True,
     ) -> None:
         self.kube = kube
         self.resource = resource
@@ -135,6 +136,7 @@ class Informer:
         self.transform = transform
         self.field_selector = field_selector
         self.watch_timeout = watch_timeout
+        self.watch = watch
         self.synced = asyncio.Event()
         self._scopes_synced = 0
         self._seen: dict[Key, dict[str, Any]] = {}
@@ -171,6 +173,8 @@ class Informer:
                             self.synced.set()
                     else:
                         self.relists += 1
+                if not self.watch:
+                    await asyncio.Event().wait()  # listed once; from now on only our own writes change it
                 watch_query = {
                     **query,
                     "resourceVersion": version,

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,8 @@ class FakeKubelet:
         self.bind = bind
         self.port = port
         self.pki_dir = pki_dir
+        self.pod_state: Callable[[str, str], str] = lambda namespace, pod: "unknown"
+        """``(namespace, pod) -> "unknown" | "running" | "finished"``, set once the pods are known."""
         self._runner: web.AppRunner | None = None
         self._streams: set[web.StreamResponse] = set()
 
@@ -119,7 +122,7 @@ class FakeKubelet:
         query = request.query
         if container != names.WORKER_CONTAINER:
             raise web.HTTPNotFound(text=f"container {container!r} not found in pod {namespace}/{pod}")
-        if not self.logs.known(namespace, pod):
+        if self.pod_state(namespace, pod) == "unknown" and not self.logs.exists(namespace, pod):
             raise web.HTTPNotFound(text=f"pod {namespace}/{pod} not found on node {self.node_name}")
         if _flag(query.get("previous")):
             raise web.HTTPBadRequest(
@@ -175,12 +178,12 @@ class FakeKubelet:
                         await response.write_eof()
                         return response
                 changed = self.logs.changed(namespace, pod)
-                finished = self.logs.finished(namespace, pod)
+                finished = self.pod_state(namespace, pod) != "running"
                 more, offset = self.logs.read(namespace, pod, offset)
                 lines = select(more)
                 if lines:
                     continue
-                if finished or not self.logs.known(namespace, pod):
+                if finished:
                     break
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(changed.wait(), FOLLOW_SAFETY_WAKEUP)

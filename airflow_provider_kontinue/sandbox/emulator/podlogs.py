@@ -2,9 +2,8 @@
 
 One file per pod, ``<directory>/<namespace>/<pod>/worker.log``, one line per log line in the
 kubelet's own on-disk style: an RFC 3339 timestamp with nanoseconds, a space, the text. A
-``worker.done`` file next to it marks a container that has terminated, which is when a
-``follow=true`` reader stops. Readers waiting for more lines are woken by ``append``, never by
-polling.
+reader following the log stops when the Pod has terminated. Readers waiting for more lines are
+woken by ``append`` and ``finish``, never by polling.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from pathlib import Path
 from airflow_provider_kontinue.sandbox.emulator.times import parse_timestamp
 
 LOG_FILE = "worker.log"
-DONE_FILE = "worker.done"
 
 
 def _stamp(when: datetime) -> str:
@@ -38,50 +36,42 @@ class LogLine:
 
 
 class PodLogs:
-    """Appends and reads the per-pod log files under ``directory``."""
+    """Appends and reads the per-pod log files under ``directory``.
+
+    A pod's file is created with its first line; a pod that never logged has no file (and an
+    empty log). Whether a container still runs is the Pod's business (``Workers.pod_state``), so
+    nothing here marks ends on disk: ``finish`` only wakes the readers.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self._changed: dict[tuple[str, str], asyncio.Event] = {}
+        self._folders: set[tuple[str, str]] = set()
 
     def _dir(self, namespace: str, pod: str) -> Path:
         return self.directory / namespace / pod
 
-    def ensure(self, namespace: str, pod: str) -> None:
-        """Create the (empty) log of a pod that is starting."""
-        folder = self._dir(namespace, pod)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / LOG_FILE).touch(exist_ok=True)
-
-    def known(self, namespace: str, pod: str) -> bool:
-        return (self._dir(namespace, pod) / LOG_FILE).exists()
+    def exists(self, namespace: str, pod: str) -> bool:
+        return (namespace, pod) in self._folders or (self._dir(namespace, pod) / LOG_FILE).exists()
 
     def append(self, namespace: str, pod: str, text: str, when: datetime) -> None:
         folder = self._dir(namespace, pod)
-        folder.mkdir(parents=True, exist_ok=True)
-        lines = text.splitlines() or [""]
+        if (namespace, pod) not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add((namespace, pod))
+        stamp = _stamp(when)
         with open(folder / LOG_FILE, "a", encoding="utf-8") as out:
-            for line in lines:
-                out.write(f"{_stamp(when)} {line}\n")
+            out.write("".join(f"{stamp} {line}\n" for line in text.splitlines() or [""]))
         self._wake(namespace, pod)
 
     def finish(self, namespace: str, pod: str) -> None:
-        """Mark the container terminated: followers drain what is left and stop."""
-        folder = self._dir(namespace, pod)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / DONE_FILE).touch(exist_ok=True)
+        """The container terminated: followers drain what is left and stop."""
         self._wake(namespace, pod)
-
-    def reopen(self, namespace: str, pod: str) -> None:
-        """A container that runs again (a picked-up attempt): followers keep following."""
-        (self._dir(namespace, pod) / DONE_FILE).unlink(missing_ok=True)
-
-    def finished(self, namespace: str, pod: str) -> bool:
-        return (self._dir(namespace, pod) / DONE_FILE).exists()
 
     def remove(self, namespace: str, pod: str) -> None:
         shutil.rmtree(self._dir(namespace, pod), ignore_errors=True)
+        self._folders.discard((namespace, pod))
         self._wake(namespace, pod)
 
     def changed(self, namespace: str, pod: str) -> asyncio.Event:

@@ -357,6 +357,11 @@ class Runner:
         try:
             created = await self.ctx.kube.create(path, document)
         except ApiError as err:
+            if 400 <= err.status < 500 and err.status not in (409, 429):
+                kind = str(document.get("kind")).lower()
+                raise StepFailed(
+                    "NonRetryableError", f"cannot create {kind} {metadata['name']}: {err.message}"
+                ) from None
             if not err.conflict:
                 raise
             found = await self.ctx.kube.get(informer.resource.path(metadata["namespace"], metadata["name"]))

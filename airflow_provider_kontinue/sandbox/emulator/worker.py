@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -31,6 +32,8 @@ from airflow_provider_kontinue.sandbox.emulator.times import Clock, format_times
 log = logging.getLogger(__name__)
 
 Ending = Literal["succeeded", "failed", "canceled"]
+RUNNING_SYNC_DELAY = 0.5
+"""Seconds between starting an attempt and reporting its Pod and Job Running (a kubelet's lag)."""
 POD_CONDITIONS = ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled")
 
 
@@ -64,7 +67,8 @@ class Workers:
         self.pods = pods
         self.node_name = node_name
         self.address = address
-        self._started_jobs: set[tuple[str, str]] = set()
+        self._attempts: dict[tuple[str, str], _Attempt] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     # -- naming ------------------------------------------------------------------------------------
 
@@ -173,8 +177,19 @@ class Workers:
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
+    def _lock(self, namespace: str, pod: str) -> asyncio.Lock:
+        lock = self._locks.get((namespace, pod))
+        if lock is None:
+            lock = self._locks[(namespace, pod)] = asyncio.Lock()
+        return lock
+
     async def start(self, execution: dict[str, Any], attempt: int, worker_group: str | None) -> str:
-        """Make sure the attempt's Job and Pod exist and run; return the pod's name. Idempotent."""
+        """Make sure the attempt's Job and Pod exist and run; return the pod's name. Idempotent.
+
+        The Running status of the Pod and the Job is written RUNNING_SYNC_DELAY later, as a
+        kubelet's status manager would: an attempt that ends sooner goes straight from Pending to
+        its end, which halves the writes of short attempts.
+        """
         metadata = names.meta(execution)
         namespace = str(metadata["namespace"])
         body = self._job(execution, attempt, worker_group)
@@ -189,9 +204,7 @@ class Workers:
                 raise
             job = found
         pod_body = self._pod(job)
-        pod_name = pod_body["metadata"]["name"]
-        self.logs.ensure(namespace, pod_name)
-        self.logs.reopen(namespace, pod_name)
+        pod_name = str(pod_body["metadata"]["name"])
         cached = self.pods.store.get(namespace, pod_name)
         if cached is None:
             try:
@@ -201,20 +214,35 @@ class Workers:
             except ApiError as err:
                 if not err.conflict:
                     raise
-        now = self.clock.now()
-        writes: list[Coroutine[Any, Any, Any]] = []
-        if cached is None or names.status(cached).get("phase") != "Running":
-            writes.append(self._set_pod_status(namespace, pod_name, self._running_pod_status(now)))
-        if not names.status(job).get("startTime"):
-            writes.append(
-                self.kube.patch(
-                    names.JOBS.path(namespace, job_name, "status"),
-                    {"status": {"startTime": _seconds(now), "active": 1, "ready": 1}},
+        running = cached is not None and names.status(cached).get("phase") == "Running"
+        job_started = bool(names.status(job).get("startTime"))
+        self._attempts[(namespace, pod_name)] = _Attempt(job_name, self.clock.now(), running, job_started)
+        if not (running and job_started):
+            asyncio.get_running_loop().create_task(self._sync_running(namespace, pod_name))
+        return pod_name
+
+    async def _sync_running(self, namespace: str, pod: str) -> None:
+        await asyncio.sleep(RUNNING_SYNC_DELAY)
+        async with self._lock(namespace, pod):
+            attempt = self._attempts.get((namespace, pod))
+            if attempt is None:
+                return  # it ended first: finish() wrote the whole story
+            writes: list[Coroutine[Any, Any, Any]] = []
+            if not attempt.pod_running:
+                writes.append(self._set_pod_status(namespace, pod, self._running_pod_status(attempt.started)))
+            if not attempt.job_started:
+                writes.append(
+                    self.kube.patch(
+                        names.JOBS.path(namespace, attempt.job, "status"),
+                        {"status": {"startTime": _seconds(attempt.started), "active": 1, "ready": 1}},
+                    )
                 )
-            )
-        await asyncio.gather(*writes)
-        self._started_jobs.add((namespace, job_name))
-        return str(pod_name)
+            try:
+                await asyncio.gather(*writes)
+            except ApiError as err:
+                log.warning("could not mark %s/%s running: %s", namespace, pod, err)
+                return
+            attempt.pod_running = attempt.job_started = True
 
     async def _set_pod_status(self, namespace: str, pod: str, status: dict[str, Any]) -> None:
         updated = await self.kube.patch(names.PODS.path(namespace, pod, "status"), {"status": status})
@@ -222,6 +250,17 @@ class Workers:
 
     def log(self, namespace: str, pod: str, text: str) -> None:
         self.logs.append(namespace, pod, text, self.clock.now())
+
+    def pod_state(self, namespace: str, pod: str) -> str:
+        """For the kubelet: "running", "finished", or "unknown" (not a pod of this node)."""
+        cached = self.pods.store.get(namespace, pod)
+        if cached is None:
+            return "unknown"
+        return "finished" if names.status(cached).get("phase") in ("Succeeded", "Failed") else "running"
+
+    def knows(self, namespace: str, pod: str) -> bool:
+        """Whether this process started (or picked up) that pod's attempt and it still runs."""
+        return (namespace, pod) in self._attempts
 
     def is_running(self, namespace: str, pod: str) -> bool:
         cached = self.pods.store.get(namespace, pod)
@@ -235,25 +274,38 @@ class Workers:
         job_name, pod_name = self.names_for(execution, attempt)
         if not self.is_running(namespace, pod_name):
             return
+        async with self._lock(namespace, pod_name):
+            if not self.is_running(namespace, pod_name):
+                return
+            await self._finish(namespace, job_name, pod_name, ending, message)
+        self._locks.pop((namespace, pod_name), None)
+
+    async def _finish(
+        self, namespace: str, job_name: str, pod_name: str, ending: Ending, message: str
+    ) -> None:
+        known = self._attempts.pop((namespace, pod_name), None)
         now = self.clock.now()
         stamp = _seconds(now)
-        exit_code, reason = {
-            "succeeded": (0, "Completed"),
-            "failed": (1, "Error"),
-            "canceled": (137, "Error"),
-        }[ending]
-        terminated: dict[str, Any] = {"exitCode": exit_code, "reason": reason, "finishedAt": stamp}
+        started = _seconds(known.started) if known is not None else stamp
+        exit_code, reason = _EXITS[ending]
+        terminated: dict[str, Any] = {
+            "exitCode": exit_code,
+            "reason": reason,
+            "startedAt": started,
+            "finishedAt": stamp,
+        }
         if message:
             terminated["message"] = message[:1024]
-        pod_status = {
+        not_ready = {"status": "False", "reason": "PodCompleted"}
+        pod_status: dict[str, Any] = {
             "phase": "Succeeded" if ending == "succeeded" else "Failed",
+            "hostIP": self.address,
+            "hostIPs": [{"ip": self.address}],
+            "startTime": started,
+            "qosClass": "BestEffort",
             "conditions": [
-                {
-                    "type": t,
-                    "status": "False" if t in ("Ready", "ContainersReady") else "True",
-                    "lastTransitionTime": stamp,
-                    **({"reason": "PodCompleted"} if t in ("Ready", "ContainersReady") else {}),
-                }
+                {"type": t, "status": "True", "lastTransitionTime": stamp}
+                | (not_ready if t in ("Ready", "ContainersReady") else {})
                 for t in POD_CONDITIONS
             ],
             "containerStatuses": [
@@ -271,12 +323,14 @@ class Workers:
         }
         job_path = names.JOBS.path(namespace, job_name)
         job_status: dict[str, Any] = {"active": 0, "ready": 0}
-        if (namespace, job_name) not in self._started_jobs:
+        if known is None:  # started by an earlier emulator process: ask the Job
             job = await self.kube.get(job_path)
             if job is None:
                 return
             if not names.status(job).get("startTime"):
                 job_status["startTime"] = stamp
+        elif not known.job_started:
+            job_status["startTime"] = started
         if ending == "succeeded":
             message_text = "Reached expected number of succeeded pods"
             job_status.update(
@@ -305,6 +359,7 @@ class Workers:
         except ApiError as err:
             if not err.not_found:
                 raise
+            self.pods.store.remove((namespace, pod_name))
         self.logs.finish(namespace, pod_name)
         try:
             if ending == "canceled":
@@ -313,7 +368,23 @@ class Workers:
         except ApiError as err:
             if not err.not_found:
                 raise
-        self._started_jobs.discard((namespace, job_name))
+
+
+_EXITS: dict[str, tuple[int, str]] = {
+    "succeeded": (0, "Completed"),
+    "failed": (1, "Error"),
+    "canceled": (137, "Error"),
+}
+
+
+@dataclass
+class _Attempt:
+    """What this process knows of a running attempt's Job and Pod."""
+
+    job: str
+    started: datetime
+    pod_running: bool
+    job_started: bool
 
 
 def _condition(kind: str, reason: str, message: str, stamp: str) -> dict[str, Any]:

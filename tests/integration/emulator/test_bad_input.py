@@ -117,3 +117,14 @@ def test_an_execution_the_api_server_refuses_never_reaches_the_emulator(kontinue
     kontinue.function("alive", [{"return": True}])
     kontinue.execution("alive", name="alive-1")
     assert status(kontinue.wait_phase("alive-1", "Completed"))["result"] is True
+
+
+def test_a_child_the_api_server_refuses_fails_the_parent_with_the_servers_reason(kontinue: Kontinue) -> None:
+    kontinue.function("child", [{"return": 1}])
+    kontinue.function("careless", [{"spawn": {"function": "child", "retry": {"retries": "many"}}}])
+    kontinue.execution("careless", name="careless-1")
+    failed = status(kontinue.wait_phase("careless-1", "Failed"))
+    assert failed["reason"] == "NonRetryableError"
+    assert failed["message"].startswith("cannot create execution careless-1-")
+    assert "spec.retry.retries" in failed["message"]
+    assert failed["resumptions"] == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from tests.integration.emulator.conftest import Kontinue, status
 
 
@@ -84,3 +85,38 @@ def test_killing_the_emulator_mid_run_loses_no_execution(kontinue: Kontinue) -> 
     assert status(kontinue.get("executions", "ex-b"))["phase"] == "Pending"
     kontinue.resume(kontinue.children("ex-a", "suspensions")[0]["metadata"]["name"])
     kontinue.wait_phase("ex-b", "Suspended")
+
+
+def test_the_emulator_rides_out_an_api_server_restart(
+    kontinue: Kontinue, control_plane: ControlPlane
+) -> None:
+    kontinue.function(
+        "steady", [{"log": "one"}, {"suspend": {"for": "40s"}}, {"log": "two"}, {"return": "ok"}]
+    )
+    kontinue.function("gate", [{"suspend": "hold"}, {"return": "gate"}])
+    kontinue.execution("steady", name="steady-1")  # sleeps 2 s at speed 20
+    kontinue.execution("gate", name="gate-1")
+    kontinue.wait_phase("steady-1", "Suspended")
+    kontinue.wait_phase("gate-1", "Suspended")
+    control_plane.restart_apiserver()  # every watch breaks; resuming from old versions gets 410 Gone
+    kontinue.execution("gate", name="gate-2")  # created through the new API server process
+    done = status(kontinue.wait_phase("steady-1", "Completed", timeout=30))
+    assert kontinue.log(done["worker"]) == "one\ntwo\n"
+    kontinue.wait_phase("gate-2", "Suspended", timeout=30)
+    kontinue.resume(kontinue.children("gate-1", "suspensions")[0]["metadata"]["name"])
+    assert status(kontinue.wait_phase("gate-1", "Completed", timeout=30))["result"] == "gate"
+    assert kontinue.emulator.alive()
+
+
+def test_deleting_a_running_execution_ends_its_worker_pod(kontinue: Kontinue) -> None:
+    kontinue.function("endless", [{"log": "busy"}, {"sleep": "1h"}])
+    running = status(
+        kontinue.execution("endless", name="endless-1") and kontinue.wait_phase("endless-1", "Executing")
+    )
+    kontinue.custom.delete_namespaced_custom_object(
+        "kontinue.cloud", "v1alpha1", kontinue.namespace, "executions", "endless-1"
+    )
+    pod = kontinue.wait(
+        "pods", running["worker"], lambda p: status(p).get("phase") == "Failed", what="pod ended"
+    )
+    assert pod["status"]["containerStatuses"][0]["state"]["terminated"]["message"] == "execution deleted"
