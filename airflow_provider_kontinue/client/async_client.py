@@ -29,6 +29,8 @@ class AsyncKontinueClient(ClientBase):
     """The kontinue client for asyncio code (triggers, services): the same API as
     :class:`~.sync_client.KontinueClient`, every call awaitable, never blocking the event loop."""
 
+    _driver: AsyncDriver
+
     def __init__(self, api_client: Any, namespace: str, **kwargs: Any) -> None:
         super().__init__(api_client, namespace, **kwargs)
         self._driver = AsyncDriver(api_client, self._limiter, self._headers)

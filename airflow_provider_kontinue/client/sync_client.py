@@ -35,6 +35,8 @@ class KontinueClient(ClientBase):
     are the ``namespace=`` keyword.
     """
 
+    _driver: SyncDriver
+
     def __init__(self, api_client: Any, namespace: str, **kwargs: Any) -> None:
         super().__init__(api_client, namespace, **kwargs)
         self._driver = SyncDriver(api_client, self._limiter, self._headers)

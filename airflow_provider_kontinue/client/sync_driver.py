@@ -77,8 +77,12 @@ class _Stream:
         self._reader.start()
 
     def close(self) -> None:
+        # Close the connection rather than return it to the pool: a half-read stream would hand
+        # its leftover bytes to the next request on that connection.
+        shutdown = getattr(self.response, "shutdown", None)  # urllib3 >= 2.3: unblocks a reader thread
         with contextlib.suppress(Exception):
-            self.response.release_conn()
+            if shutdown is not None:
+                shutdown()
         with contextlib.suppress(Exception):
             self.response.close()
 

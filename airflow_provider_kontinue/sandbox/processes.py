@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import random
 import signal
 import socket
 import ssl
@@ -85,12 +86,30 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port the kernel says is free now (the caller binds it soon after; races are retried)."""
-    with socket.socket() as sock:
+    """A free port below the kernel's ephemeral range.
+
+    Ports from the ephemeral range would work once but not across a restart: while a server is
+    down, the kernel may hand its port to some outgoing connection as a source port, and the server
+    could not listen there again.
+    """
+    low, high = _ephemeral_range()
+    candidates = range(20000, low) if low > 21000 else range(high + 1, 65535)
+    for port in random.sample(candidates, min(200, len(candidates))):
+        if port_free(port, host):
+            return port
+    with socket.socket() as sock:  # everything taken: let the kernel choose
         sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+        chosen: int = sock.getsockname()[1]
+        return chosen
 
 
 def wait_until_ready(
