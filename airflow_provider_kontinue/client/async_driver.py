@@ -172,8 +172,14 @@ class AsyncDriver:
                 _request_timeout=timeout,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as err:
+            message = f"cannot reach the API server ({type(err).__name__}: {err})"
+            if isinstance(err, aiohttp.ClientSSLError):
+                message = (
+                    f"cannot reach the API server: TLS verification failed ({err}); check the "
+                    "kubeconfig's certificate-authority for this cluster"
+                )
             raise TransportError(
-                f"cannot reach the API server ({type(err).__name__})",
+                message,
                 verb=call.verb,
                 resource=call.resource,
                 namespace=call.namespace,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import ssl
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -35,6 +36,16 @@ T = TypeVar("T")
 
 CONNECT_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 60.0
+
+
+def _unreachable(err: Exception) -> str:
+    reason = getattr(err, "reason", None) or err
+    if isinstance(reason, (urllib3.exceptions.SSLError, ssl.SSLError)):
+        return (
+            f"cannot reach the API server: TLS verification failed ({reason}); check the kubeconfig's "
+            "certificate-authority for this cluster"
+        )
+    return f"cannot reach the API server ({type(err).__name__}: {reason})"
 
 
 class _Stream:
@@ -204,7 +215,7 @@ class SyncDriver:
             return self.api_client.call_api(method, url, headers, body, _request_timeout=timeout)
         except (urllib3.exceptions.HTTPError, OSError) as err:
             raise TransportError(
-                f"cannot reach the API server ({type(err).__name__})",
+                _unreachable(err),
                 verb=call.verb,
                 resource=call.resource,
                 namespace=call.namespace,

@@ -23,6 +23,7 @@ from .validation import validate_namespace
 from .watching import Expired, Watcher, next_of_many
 
 COALESCE_SECONDS = 0.1
+ROOT_WATCH = "root"
 
 
 @dataclass
@@ -64,36 +65,38 @@ class TreeObjects:
 
 
 def load_tree(namespace: str, name: str) -> Op[TreeObjects]:
-    """Read the tree under execution ``name``: live (4 or 5 requests) or from its archive."""
+    """Read the tree under execution ``name``: live (4 requests, 5 below the root) or archived."""
     validate_namespace(namespace)
-    request = EXECUTIONS.get(namespace, name)
-    response = yield from call(request)
-    if response.status == 404:
+    # Lists, not GETs: each answer carries the resourceVersion it was read at, so the watches of
+    # watch_tree start exactly there and miss nothing that changed between two reads.
+    target = yield from _list_one(namespace, name)
+    if target is None:
         return (yield from _load_archived(namespace, name))
-    if not response.ok:
-        raise failure(request, response)
-    target = Execution.model_validate(response.body)
-    root = target.root_name or target.name
+    execution, target_version = target
+    root = execution.root_name or execution.name
     objects = TreeObjects(target=name, root=root)
+    objects.resource_versions[ROOT_WATCH] = target_version
+    objects.executions[name] = execution
     selector = f"{LABEL_ROOT}={root}"
-    listed = {}
     for kind in (EXECUTIONS, SUSPENSIONS, JOBS):
-        listed[kind.plural] = yield from expect(kind.list(namespace, label_selector=selector))
-        objects.resource_versions[kind.plural] = (
-            listed[kind.plural].get("metadata", {}).get("resourceVersion", "0")
-        )
-    for item in listed[EXECUTIONS.plural].get("items", []):
-        objects.apply(EXECUTIONS, "ADDED", item)
-    for item in listed[SUSPENSIONS.plural].get("items", []):
-        objects.apply(SUSPENSIONS, "ADDED", item)
-    for item in listed[JOBS.plural].get("items", []):
-        objects.apply(JOBS, "ADDED", item)
-    objects.executions[target.name] = target
-    if root != target.name and root not in objects.executions:
-        root_response = yield from call(EXECUTIONS.get(namespace, root))
-        if root_response.ok:
-            objects.executions[root] = Execution.model_validate(root_response.body)
+        listed = yield from expect(kind.list(namespace, label_selector=selector))
+        objects.resource_versions[kind.plural] = listed.get("metadata", {}).get("resourceVersion", "0")
+        for item in listed.get("items", []):
+            objects.apply(kind, "ADDED", item)
+    if root != name:
+        found = yield from _list_one(namespace, root)
+        if found is not None:
+            objects.executions[root], objects.resource_versions[ROOT_WATCH] = found
     return objects
+
+
+def _list_one(namespace: str, name: str) -> Op[tuple[Execution, str] | None]:
+    """The execution ``name`` and the resourceVersion it was read at, or ``None`` if not live."""
+    listed = yield from expect(EXECUTIONS.list(namespace, field_selector=f"metadata.name={name}"))
+    items = listed.get("items", [])
+    if not items:
+        return None
+    return Execution.model_validate(items[0]), listed.get("metadata", {}).get("resourceVersion", "0")
 
 
 def _load_archived(namespace: str, name: str) -> Op[TreeObjects]:
@@ -148,7 +151,7 @@ def watch_tree(namespace: str, name: str) -> Op[None]:
             Watcher(
                 EXECUTIONS,
                 namespace,
-                objects.resource_versions[EXECUTIONS.plural],
+                objects.resource_versions[ROOT_WATCH],
                 field_selector=f"metadata.name={objects.root}",
             ),
             Watcher(

@@ -1,0 +1,140 @@
+"""Connecting: kubeconfig, contexts, namespaces, TLS, impersonation and RBAC, explained when refused."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from airflow_provider_kontinue.client import (
+    AsyncKontinueClient,
+    ConfigError,
+    ForbiddenError,
+    KontinueClient,
+    KontinueError,
+)
+from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
+from airflow_provider_kontinue.sandbox.pki import CertificateAuthority
+from airflow_provider_kontinue.sandbox.users import SandboxUser
+from tests.integration.client.conftest import Cluster, EventLoopThread, close_client, make_client
+
+
+def test_impersonated_calls_are_decided_by_rbac_for_that_user(
+    mode: str,
+    control_plane: ControlPlane,
+    namespace: str,
+    cluster: Cluster,
+    event_loop_thread: EventLoopThread,
+) -> None:
+    cluster.function("deploy")
+    client = make_client(
+        mode, control_plane, namespace, event_loop_thread, options={"impersonate": "mallory"}
+    )
+    try:
+        with pytest.raises(ForbiddenError) as raised:
+            client.spawn("deploy")
+    finally:
+        close_client(client, event_loop_thread)
+    error = raised.value
+    assert (error.verb, error.namespace, error.status) == ("get", namespace, 403)
+    assert 'User "mallory"' in str(error)
+    assert "functions" in str(error)
+    assert cluster.list("executions") == []
+
+
+def test_a_viewer_can_read_but_a_forbidden_spawn_writes_nothing(
+    mode: str,
+    control_plane: ControlPlane,
+    viewer: SandboxUser,
+    namespace: str,
+    cluster: Cluster,
+    event_loop_thread: EventLoopThread,
+) -> None:
+    cluster.function("deploy")
+    cluster.execution("existing", "deploy")
+    if mode == "sync":
+        client: Any = KontinueClient.connect(viewer.kubeconfig)
+    else:
+        from tests.integration.client.conftest import BlockingView
+
+        client = BlockingView(
+            event_loop_thread.run(AsyncKontinueClient.connect(viewer.kubeconfig)), event_loop_thread
+        )
+    try:
+        assert client.namespace == namespace  # the kubeconfig context's namespace
+        assert [e.name for e in client.list()] == ["existing"]
+        with pytest.raises(ForbiddenError) as raised:
+            client.spawn("deploy")
+        assert raised.value.verb == "create"
+        assert "executions.kontinue.cloud" in str(raised.value)
+        with pytest.raises(ForbiddenError):
+            client.cancel("existing")
+    finally:
+        close_client(client, event_loop_thread)
+    assert [e["metadata"]["name"] for e in cluster.list("executions")] == ["existing"]
+
+
+def test_a_kubeconfig_dict_and_an_explicit_context_work(control_plane: ControlPlane, namespace: str) -> None:
+    document = yaml.safe_load(control_plane.kubeconfig.read_text())
+    document["contexts"][0]["context"]["namespace"] = namespace
+    context = document["contexts"][0]["name"]
+    with KontinueClient.connect(document, context=context) as client:
+        assert client.namespace == namespace
+        assert client.functions() == []
+        assert client.kube_client() is not None
+        assert client.with_namespace("default").namespace == "default"
+        assert client.namespace == namespace
+
+
+def test_an_unknown_context_names_the_ones_there_are(control_plane: ControlPlane) -> None:
+    with pytest.raises(ConfigError, match=r"has no context 'prod'; it has \['kontinue-sandbox'\]"):
+        KontinueClient.connect(control_plane.kubeconfig, context="prod")
+
+
+def test_a_missing_kubeconfig_says_where_it_looked(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=f"no kubeconfig at {tmp_path}/none"):
+        KontinueClient.connect(tmp_path / "none")
+
+
+def test_a_wrong_certificate_authority_fails_verification(
+    mode: str, control_plane: ControlPlane, tmp_path: Path, event_loop_thread: EventLoopThread
+) -> None:
+    document = yaml.safe_load(control_plane.kubeconfig.read_text())
+    other_ca = tmp_path / "other-ca.crt"
+    other_ca.write_bytes(CertificateAuthority.create("someone-else").pair.cert_pem)
+    document["clusters"][0]["cluster"]["certificate-authority"] = str(other_ca)
+    if mode == "sync":
+        client: Any = KontinueClient.connect(document)
+    else:
+        from tests.integration.client.conftest import BlockingView
+
+        client = BlockingView(event_loop_thread.run(AsyncKontinueClient.connect(document)), event_loop_thread)
+    try:
+        with pytest.raises(KontinueError, match="TLS verification failed"):
+            client.with_timeout(10).functions()
+    finally:
+        close_client(client, event_loop_thread)
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_turning_tls_verification_off_warns(control_plane: ControlPlane) -> None:
+    document = yaml.safe_load(control_plane.kubeconfig.read_text())
+    del document["clusters"][0]["cluster"]["certificate-authority"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client = KontinueClient.connect(document, verify_ssl=False)
+    assert any("TLS verification" in str(w.message) for w in caught)
+    with client:
+        assert client.functions() == []
+
+
+def test_from_kube_client_wraps_an_existing_api_client(control_plane: ControlPlane, namespace: str) -> None:
+    with control_plane.api_client() as api:
+        client = KontinueClient.from_kube_client(api, namespace)
+        assert client.kube_client() is api
+        assert client.list() == []
+        client.close()  # does not close a connection it does not own
+        assert client.list() == []

@@ -1,0 +1,99 @@
+"""get_job and get_job_logs, with the emulator's workers: real Jobs, real Pods, logs through pods/log."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_kontinue.client import AsyncKontinueClient, KontinueClient, NotFoundError
+from airflow_provider_kontinue.sandbox import processes
+from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
+from airflow_provider_kontinue.sandbox.emulator import process as emulator_process
+from tests.integration.client.conftest import Cluster, EventLoopThread
+
+LOGGER = {
+    "steps": [{"log": {"message": "line {{ i }}", "count": 6, "interval": "200ms"}}, {"return": "done"}]
+}
+
+
+@pytest.fixture
+def emulator(control_plane: ControlPlane, namespace: str, tmp_path: Path) -> Iterator[None]:
+    """The kontinue emulator for this test's namespace only (its own Node and kubelet)."""
+    proc = emulator_process.start(
+        control_plane.kubeconfig,
+        log_dir=tmp_path / "emulator",
+        log_file=tmp_path / "emulator.log",
+        extra=["--namespace", namespace, "--node-name", f"kubelet-{namespace}"],
+    )
+    yield
+    processes.stop_group(proc.pid)
+    proc.wait()
+
+
+def worker_job(kontinue: Any, name: str) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        execution = kontinue.get(name)
+        jobs = [c.name for c in execution.children if c.kind == "Job"]
+        if jobs:
+            return jobs[0]
+        time.sleep(0.1)  # nothing to watch for here but the emulator's first status write
+    raise AssertionError(f"no worker job for {name}")
+
+
+def test_get_job_returns_the_worker_job(kontinue: Any, cluster: Cluster, emulator: None) -> None:
+    cluster.function("logger", emulator=LOGGER)
+    execution = kontinue.spawn("logger")
+    job = kontinue.get_job(worker_job(kontinue, execution.name))
+    assert job["metadata"]["labels"]["kontinue.cloud/parent"] == execution.name
+    assert job["kind"] == "Job"
+
+
+def test_follow_streams_lines_while_the_worker_runs(
+    control_plane: ControlPlane, cluster: Cluster, emulator: None, namespace: str
+) -> None:
+    cluster.function("logger", emulator=LOGGER)
+    kontinue = KontinueClient.connect(control_plane.kubeconfig, namespace=namespace)
+    execution = kontinue.spawn("logger")
+    job = worker_job(kontinue, execution.name)
+    arrivals = []
+    with kontinue.get_job_logs(job, {"follow": True}) as stream:
+        for line in stream:
+            arrivals.append((time.monotonic(), line))
+    assert [line for _, line in arrivals] == [f"line {i}" for i in range(6)]
+    assert arrivals[-1][0] - arrivals[0][0] >= 0.5  # lines came as they were written, not at the end
+    assert kontinue.wait_for_execution(execution).result == "done"
+    after = kontinue.get_job_logs(job, {"tail_lines": 2}).read()
+    assert after == b"line 4\nline 5\n"
+    kontinue.close()
+
+
+def test_async_log_stream_follows_too(
+    control_plane: ControlPlane,
+    cluster: Cluster,
+    emulator: None,
+    namespace: str,
+    event_loop_thread: EventLoopThread,
+) -> None:
+    cluster.function("logger", emulator=LOGGER)
+    with KontinueClient.connect(control_plane.kubeconfig, namespace=namespace) as sync:
+        job = worker_job(sync, sync.spawn("logger").name)
+
+    async def read() -> list[str]:
+        client = await AsyncKontinueClient.connect(control_plane.kubeconfig, namespace=namespace)
+        async with client, await client.get_job_logs(job, {"follow": True}) as stream:
+            return [line async for line in stream]
+
+    assert event_loop_thread.run(read()) == [f"line {i}" for i in range(6)]
+
+
+def test_logs_of_a_job_without_pods_are_not_found(kontinue: Any, cluster: Cluster) -> None:
+    cluster.job("lonely", "x", "x")
+    with pytest.raises(NotFoundError, match="no pods found for job 'lonely'"):
+        kontinue.get_job_logs("lonely")
+    with pytest.raises(NotFoundError):
+        kontinue.get_job("missing")
