@@ -104,6 +104,7 @@ from .validation import (
     validate_name,
     validate_namespace,
 )
+from .watches import AsyncChangeStream, ChangeStream, ObjectChange
 
 __all__ = [
     "API_VERSION",
@@ -118,11 +119,13 @@ __all__ = [
     "ArchivedExecutionStatus",
     "ArchivedTree",
     "ArgumentSpec",
+    "AsyncChangeStream",
     "AsyncKontinueClient",
     "AsyncLogStream",
     "AsyncTreeWatcher",
     "CallContext",
     "CancelOptions",
+    "ChangeStream",
     "ChildPolicy",
     "ChildRef",
     "Concurrency",
@@ -163,6 +166,7 @@ __all__ = [
     "LogStream",
     "NodeKind",
     "NotFoundError",
+    "ObjectChange",
     "ObjectMeta",
     "Options",
     "OwnerReference",

@@ -21,6 +21,7 @@ from .options import Options
 from .protocol import Op
 from .tree import ExecutionTree
 from .tree_building import TreeUpdate, TreeWatchError, watch_tree
+from .watches import AsyncChangeStream, R, watch_objects
 
 T = TypeVar("T")
 
@@ -110,6 +111,23 @@ class AsyncKontinueClient(ClientBase):
         lines = self._driver.iterate(job_logs(self._ns(namespace), job, options), self._context.start())
         await anext(lines)  # the "opened" marker
         return AsyncLogStream(lines)
+
+    async def watch(
+        self,
+        model: type[R],
+        *,
+        label_selector: str = "",
+        field_selector: str = "",
+        namespace: str | None = None,
+    ) -> AsyncChangeStream[R]:
+        """Every change of ``model`` (Execution, Suspension or ScheduledExecution) in the namespace
+        from now on, over one resumable watch (Go: ``KubeClient().Watch``). After a 410 Gone the
+        stream hands over a fresh list as one ``RELISTED`` change. Errors (forbidden, unknown kind)
+        are raised here; close the stream with ``aclose``, or use it as an async context manager."""
+        op = watch_objects(model, self._ns(namespace), label_selector, field_selector)
+        items = self._driver.iterate(op, self._context.start())
+        await anext(items)  # the "opened" marker: the watch is established
+        return AsyncChangeStream(items)
 
     def watch_tree(self, execution: Execution | str, *, namespace: str | None = None) -> AsyncTreeWatcher:
         """Follow the execution's tree: ``updates()`` yields a full tree after every change,

@@ -22,6 +22,7 @@ from .protocol import Op
 from .sync_driver import SyncDriver
 from .tree import ExecutionTree
 from .tree_building import TreeUpdate, TreeWatchError, watch_tree
+from .watches import ChangeStream, R, watch_objects
 
 T = TypeVar("T")
 
@@ -117,6 +118,21 @@ class KontinueClient(ClientBase):
         options = opts if isinstance(opts, PodLogOptions) else PodLogOptions(**(opts or {}))
         lines = self._driver.iterate(job_logs(self._ns(namespace), job, options), self._context.start())
         return LogStream(lines)
+
+    def watch(
+        self,
+        model: type[R],
+        *,
+        label_selector: str = "",
+        field_selector: str = "",
+        namespace: str | None = None,
+    ) -> ChangeStream[R]:
+        """Every change of ``model`` (Execution, Suspension or ScheduledExecution) in the namespace
+        from now on, over one resumable watch (Go: ``KubeClient().Watch``). After a 410 Gone the
+        stream hands over a fresh list as one ``RELISTED`` change. Errors (forbidden, unknown kind)
+        are raised here; close the stream, or use it as a context manager."""
+        op = watch_objects(model, self._ns(namespace), label_selector, field_selector)
+        return ChangeStream(self._driver.iterate(op, self._context.start()))
 
     def watch_tree(self, execution: Execution | str, *, namespace: str | None = None) -> TreeWatcher:
         """Follow the execution's tree: ``updates()`` yields a full tree after every change,
