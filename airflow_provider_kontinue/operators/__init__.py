@@ -1,0 +1,7 @@
+"""Operators: spawn kontinue executions and steer them (cancel, skip, retry, resume) from DAGs."""
+
+from __future__ import annotations
+
+from airflow_provider_kontinue.operators.spawn import KontinueSpawnOperator
+
+__all__ = ["KontinueSpawnOperator"]

@@ -1,0 +1,186 @@
+"""Waiting for an execution to reach a phase: the one implementation behind every wait.
+
+The deferrable trigger runs it in the triggerer; the operators' sync path runs the same coroutine
+on a private event loop in the worker. It subscribes to the process's shared watch (see
+:mod:`.hub`), then reads the execution, so no change between the two is lost, and returns a plain
+JSON outcome: ``{"status": "done" | "timeout" | "error", "phase", "message", "reason", "result",
+"name", "namespace", "attempt"}``. ``done`` means the execution reached one of the wanted phases,
+or ended in another (it will not change again); what that means for the task is the caller's
+decision.
+
+The wait survives what a long wait meets: the watch's reconnects and 410 relists happen in the
+client; an execution archived and deleted by its TTL is read from its ArchivedExecution; a watch
+that fails for another reason (API server restarted, network gone) is re-subscribed with backoff
+and the execution read again. Permission and configuration errors end the wait at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_kontinue.client import (
+    TERMINAL_PHASES,
+    AsyncKontinueClient,
+    ConfigError,
+    Execution,
+    ForbiddenError,
+    KontinueError,
+    UnauthorizedError,
+    ValidationError,
+)
+from airflow_provider_kontinue.triggers.hub import WatchHub
+from airflow_provider_kontinue.triggers.logs import LogForwarder
+
+PERMANENT_ERRORS = (ForbiddenError, UnauthorizedError, ConfigError, ValidationError)
+BACKOFF_INITIAL = 0.5
+BACKOFF_MAX = 30.0
+
+ClientMaker = Callable[[], Awaitable[AsyncKontinueClient]]
+
+
+@dataclass(frozen=True)
+class ExecutionWait:
+    """What to wait for: an execution, until one of ``phases`` (or any end), before ``deadline``.
+
+    ``min_generation``: ignore states the controller wrote before it saw this ``metadata.generation``
+    (after a retry the execution still reads Failed until the controller picks the retry up).
+    """
+
+    conn_id: str
+    namespace: str
+    name: str
+    phases: frozenset[str] = field(default_factory=lambda: frozenset(p.value for p in TERMINAL_PHASES))
+    deadline: float | None = None
+    min_generation: int | None = None
+    stream_logs: bool = True
+
+    def reached(self, execution: Execution) -> bool:
+        """Whether ``execution`` ends the wait: a wanted phase, or an end it will not leave."""
+        observed = (execution.status.observed_generation if execution.status else None) or 0
+        if self.min_generation is not None and observed < self.min_generation:
+            return False
+        phase = str(execution.phase)
+        return phase in self.phases or execution.is_terminal or execution.is_archived
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else max(0.0, self.deadline - time.time())
+
+
+def outcome(
+    wait: ExecutionWait, status: str, execution: Execution | None = None, error: str = ""
+) -> dict[str, Any]:
+    """The plain-JSON event payload for ``wait``'s end."""
+    payload: dict[str, Any] = {
+        "status": status,
+        "name": wait.name,
+        "namespace": wait.namespace,
+        "phase": None,
+        "message": error or None,
+        "reason": None,
+        "result": None,
+        "attempt": None,
+    }
+    if execution is not None:
+        payload.update(
+            phase=str(execution.phase) if execution.phase else None,
+            message=error or execution.message,
+            reason=execution.reason,
+            result=execution.result,
+            attempt=execution.attempt,
+        )
+    return payload
+
+
+def _timed_out(wait: ExecutionWait) -> dict[str, Any]:
+    return outcome(wait, "timeout", error=f"the deadline passed while waiting for execution {wait.name!r}")
+
+
+def payload_for(wait: ExecutionWait, execution: Execution) -> dict[str, Any]:
+    return outcome(wait, "done", execution)
+
+
+async def wait_for_execution(wait: ExecutionWait, make_client: ClientMaker, logger: Any) -> dict[str, Any]:
+    """Wait as ``wait`` says and return the outcome payload; never raises for a remote problem."""
+    failures = 0
+    while True:
+        try:
+            return await _wait_once(wait, make_client, logger)
+        except TimeoutError:
+            return outcome(
+                wait, "timeout", error=f"the deadline passed while waiting for execution {wait.name!r}"
+            )
+        except PERMANENT_ERRORS as err:
+            return outcome(wait, "error", error=str(err))
+        except KontinueError as err:
+            failures += 1
+            delay = min(BACKOFF_MAX, BACKOFF_INITIAL * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0)
+            logger.warning(
+                "kontinue: waiting for %s was interrupted (%s); again in %.1fs", wait.name, err, delay
+            )
+            remaining = wait.remaining()
+            if remaining is not None and remaining <= delay:
+                await asyncio.sleep(remaining)
+                return outcome(
+                    wait, "timeout", error=f"the deadline passed while waiting for execution {wait.name!r}"
+                )
+            await asyncio.sleep(delay)
+
+
+async def _wait_once(wait: ExecutionWait, make_client: ClientMaker, logger: Any) -> dict[str, Any]:
+    names = frozenset({wait.name})
+    async with WatchHub.subscribe(wait.conn_id, wait.namespace, Execution, make_client, names) as sub:
+        forwarder = LogForwarder(sub.hub.client, wait.namespace, logger) if wait.stream_logs else None
+        finished = False
+        try:
+            execution = await sub.read(wait.name)
+            if execution is None:
+                return outcome(
+                    wait,
+                    "error",
+                    error=f"execution {wait.name!r} not found in namespace {wait.namespace!r} "
+                    "(neither live nor archived)",
+                )
+            while True:
+                if forwarder is not None:
+                    forwarder.update(execution)
+                if wait.reached(execution):
+                    finished = True
+                    return payload_for(wait, execution)
+                change = await sub.next(timeout=wait.remaining())
+                if change.object is not None and change.type != "DELETED":
+                    execution = change.object
+                    continue
+                current = None
+                if change.type == "RELISTED":
+                    current = next((e for e in change.objects if e.name == wait.name), None)
+                if current is None:  # deleted: archived by its TTL (or gone for good)
+                    current = await sub.read(wait.name)
+                if current is None:
+                    return outcome(wait, "error", execution, error=f"execution {wait.name!r} was deleted")
+                execution = current
+        finally:
+            if forwarder is not None:
+                await forwarder.finish() if finished else await forwarder.finish(0.0)
+
+
+async def poll_for_execution(
+    wait: ExecutionWait, client: AsyncKontinueClient, interval: float
+) -> dict[str, Any]:
+    """The anchors' way, kept for comparison (benchmarks) and for clusters that refuse watches:
+    read the execution every ``interval`` seconds."""
+    while True:
+        try:
+            execution = await client.get(wait.name, namespace=wait.namespace)
+        except KontinueError as err:
+            return outcome(wait, "error", error=str(err))
+        if wait.reached(execution):
+            return payload_for(wait, execution)
+        remaining = wait.remaining()
+        if remaining is not None and remaining <= 0:
+            return _timed_out(wait)
+        await asyncio.sleep(interval if remaining is None else min(interval, remaining))
