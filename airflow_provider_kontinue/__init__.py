@@ -38,8 +38,19 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": _modules("airflow_provider_kontinue.hooks.kontinue"),
-        "operators": _modules("airflow_provider_kontinue.operators.spawn"),
-        "triggers": _modules("airflow_provider_kontinue.triggers.execution"),
+        "operators": _modules(
+            "airflow_provider_kontinue.operators.spawn", "airflow_provider_kontinue.operators.control"
+        ),
+        "sensors": _modules(
+            "airflow_provider_kontinue.sensors.execution",
+            "airflow_provider_kontinue.sensors.suspension",
+            "airflow_provider_kontinue.sensors.schedule",
+        ),
+        "triggers": _modules(
+            "airflow_provider_kontinue.triggers.execution",
+            "airflow_provider_kontinue.triggers.suspension",
+            "airflow_provider_kontinue.triggers.schedule",
+        ),
         "connection-types": [
             {
                 "connection-type": CONN_TYPE,

@@ -114,9 +114,12 @@ class KontinueExecutionTrigger(BaseTrigger):
                 await hook.aclose()
         else:
             payload = await wait_for_execution(wait, self._client_maker(), self.log)
-        self.log.info(
-            "kontinue: execution %s is %s (%s)", self.name, payload.get("phase"), payload.get("status")
-        )
+        if payload["status"] == "done":
+            self.log.info("kontinue: execution %s is %s", self.name, payload.get("phase"))
+        else:
+            self.log.info(
+                "kontinue: stopped waiting for %s (%s): %s", self.name, payload["status"], payload["message"]
+            )
         self._fired = True
         yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
 

@@ -62,14 +62,22 @@ class Subscription(Generic[R]):
 
     hub: WatchHub[R]
     names: frozenset[str] | None
-    queue: asyncio.Queue[ObjectChange[R] | BaseException] = field(default_factory=asyncio.Queue)
+    match: Callable[[R], bool] | None = None
+    queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+
+    def wants(self, change: ObjectChange[R]) -> bool:
+        """Whether this subscriber cares about ``change`` (relists concern everyone)."""
+        if change.object is None or self.match is None:
+            return True
+        return self.match(change.object)
 
     async def next(self, timeout: float | None = None) -> ObjectChange[R]:
         """The next change; raises what ended the shared watch, or TimeoutError after ``timeout``."""
         item = await asyncio.wait_for(self.queue.get(), timeout)
         if isinstance(item, BaseException):
             raise item
-        return item
+        change: ObjectChange[R] = item
+        return change
 
     async def read(self, name: str) -> R | None:
         """The object now (batched with other readers); ``None`` when it does not exist live."""
@@ -120,8 +128,12 @@ class WatchHub(Generic[R]):
         model: type[R],
         make_client: Callable[[], Any],
         names: frozenset[str] | None,
+        *,
+        match: Callable[[R], bool] | None = None,
+        queue: asyncio.Queue[Any] | None = None,
     ) -> AsyncIterator[Subscription[R]]:
-        """Follow ``names`` (or everything, with ``None``) of ``model`` in ``namespace``.
+        """Follow ``names`` (or everything, with ``None``, narrowed by ``match``) of ``model`` in
+        ``namespace``. Several subscriptions may share one ``queue`` (one loop waiting on two kinds).
 
         Opens the shared watch when needed (``make_client`` is awaited for its client) and
         returns once the watch is established, so that a read made after this sees every later
@@ -136,7 +148,9 @@ class WatchHub(Generic[R]):
             if hub is None or hub.closed:
                 hub = WatchHub(key, model, client)
                 cls._hubs[key] = hub
-        subscription: Subscription[R] = Subscription(hub, names)
+        subscription: Subscription[R] = Subscription(hub, names, match)
+        if queue is not None:
+            subscription.queue = queue
         hub._add(subscription)
         try:
             await asyncio.shield(hub.ready)
@@ -229,7 +243,8 @@ class WatchHub(Generic[R]):
             assert change.object is not None
             targets = self.everything | self.by_name.get(change.object.name, set())
         for subscription in targets:
-            subscription.queue.put_nowait(change)
+            if subscription.wants(change):
+                subscription.queue.put_nowait(change)
 
     def _fail(self, err: Exception) -> None:
         self._leave_registry()

@@ -104,31 +104,50 @@ def payload_for(wait: ExecutionWait, execution: Execution) -> dict[str, Any]:
     return outcome(wait, "done", execution)
 
 
-async def wait_for_execution(wait: ExecutionWait, make_client: ClientMaker, logger: Any) -> dict[str, Any]:
-    """Wait as ``wait`` says and return the outcome payload; never raises for a remote problem."""
+async def resilient(
+    attempt: Callable[[], Awaitable[dict[str, Any]]],
+    *,
+    remaining: Callable[[], float | None],
+    on_timeout: Callable[[], dict[str, Any]],
+    on_error: Callable[[str], dict[str, Any]],
+    what: str,
+    logger: Any,
+) -> dict[str, Any]:
+    """Run one waiting ``attempt`` until it returns; again with backoff when the watch broke off.
+
+    The deadline (``remaining``) ends it with ``on_timeout()``; permission and configuration
+    errors end it with ``on_error(message)``; every other kontinue error is a broken connection or
+    a restarting API server, after which the attempt subscribes and reads again.
+    """
     failures = 0
     while True:
         try:
-            return await _wait_once(wait, make_client, logger)
+            return await attempt()
         except TimeoutError:
-            return outcome(
-                wait, "timeout", error=f"the deadline passed while waiting for execution {wait.name!r}"
-            )
+            return on_timeout()
         except PERMANENT_ERRORS as err:
-            return outcome(wait, "error", error=str(err))
+            return on_error(str(err))
         except KontinueError as err:
             failures += 1
             delay = min(BACKOFF_MAX, BACKOFF_INITIAL * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0)
-            logger.warning(
-                "kontinue: waiting for %s was interrupted (%s); again in %.1fs", wait.name, err, delay
-            )
-            remaining = wait.remaining()
-            if remaining is not None and remaining <= delay:
-                await asyncio.sleep(remaining)
-                return outcome(
-                    wait, "timeout", error=f"the deadline passed while waiting for execution {wait.name!r}"
-                )
+            logger.warning("kontinue: the wait for %s broke off (%s); again in %.1fs", what, err, delay)
+            left = remaining()
+            if left is not None and left <= delay:
+                await asyncio.sleep(left)
+                return on_timeout()
             await asyncio.sleep(delay)
+
+
+async def wait_for_execution(wait: ExecutionWait, make_client: ClientMaker, logger: Any) -> dict[str, Any]:
+    """Wait as ``wait`` says and return the outcome payload; never raises for a remote problem."""
+    return await resilient(
+        lambda: _wait_once(wait, make_client, logger),
+        remaining=wait.remaining,
+        on_timeout=lambda: _timed_out(wait),
+        on_error=lambda message: outcome(wait, "error", error=message),
+        what=f"execution {wait.name}",
+        logger=logger,
+    )
 
 
 async def _wait_once(wait: ExecutionWait, make_client: ClientMaker, logger: Any) -> dict[str, Any]:

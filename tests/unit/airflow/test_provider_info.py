@@ -19,7 +19,7 @@ def test_provider_info_is_valid_for_airflow() -> None:
 
 def test_every_listed_module_and_class_imports() -> None:
     info = get_provider_info()
-    for section in ("hooks", "operators", "triggers"):
+    for section in ("hooks", "operators", "sensors", "triggers"):
         for entry in info[section]:
             for module in entry["python-modules"]:
                 importlib.import_module(module)
