@@ -32,6 +32,8 @@ from .wire import query_list, request_headers
 T = TypeVar("T")
 
 CONNECT_TIMEOUT = 10.0
+_SLICE = 0.25
+"""Longest uninterrupted wait for a stream line: how quickly a cancel event or a deadline is noticed."""
 REQUEST_TIMEOUT = 60.0
 
 
@@ -41,12 +43,6 @@ class _Stream:
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self.response = response
         self.pending: asyncio.Task[bytes] | None = None
-
-    async def next_line(self, timeout: float | None) -> bytes | None:
-        line = await asyncio.wait_for(self.response.content.readline(), timeout)
-        if not line:
-            return None
-        return line.rstrip(b"\n")
 
     def reading(self) -> asyncio.Task[bytes]:
         """The read of this stream's next line, started once and kept until it finishes."""
@@ -108,15 +104,12 @@ class AsyncDriver:
             stream = await self._open(command, deadline)
             streams.append(stream)
             return stream
-        if isinstance(command, ReadLine):
-            assert isinstance(command.stream, _Stream)
-            try:
-                return await command.stream.next_line(deadline.remaining())
-            except asyncio.TimeoutError:
-                deadline.remaining()
-                raise TransportError("the stream stalled") from None
-            except (aiohttp.ClientError, OSError) as err:
-                raise TransportError(f"the stream broke: {type(err).__name__}") from None
+        if isinstance(command, ReadLine):  # read like ReadAny, so deadlines and cancels interrupt it
+            answer = await self._read_any(ReadAny((command.stream,)), deadline)
+            assert answer is not None
+            if isinstance(answer[1], Exception):
+                raise answer[1]
+            return answer[1]
         if isinstance(command, ReadAny):
             return await self._read_any(command, deadline)
         if isinstance(command, CloseStream):
@@ -136,11 +129,18 @@ class AsyncDriver:
     ) -> tuple[_Stream, bytes | Exception | None] | None:
         streams = [stream for stream in command.streams if isinstance(stream, _Stream)]
         tasks = {stream.reading(): stream for stream in streams}
-        timeout = deadline.remaining() if command.timeout is None else deadline.bound(command.timeout)
-        done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        if not done:
+        loop = asyncio.get_running_loop()
+        give_up = None if command.timeout is None else loop.time() + command.timeout
+        while True:  # in slices, so a cancel event (not only task cancellation) is noticed
+            left = _SLICE if give_up is None else min(_SLICE, max(0.0, give_up - loop.time()))
+            done, _ = await asyncio.wait(
+                tasks, timeout=deadline.bound(left), return_when=asyncio.FIRST_COMPLETED
+            )
+            if done:
+                break
             deadline.remaining()
-            return None
+            if give_up is not None and loop.time() >= give_up:
+                return None
         stream = next(s for s in streams if s.pending in done)
         task, stream.pending = stream.pending, None
         assert task is not None

@@ -51,7 +51,7 @@ def function(namespace: str, name: str) -> Op[Function]:
     if response.status == 404:
         raise NotFoundError(
             f"function {name!r} not found in namespace {namespace!r}: no worker registered it there "
-            "(check the name, the namespace, and that the worker runs)",
+            "(check the function name, that the namespace exists, and that its worker runs)",
             verb="get",
             resource=FUNCTIONS.resource,
             namespace=namespace,

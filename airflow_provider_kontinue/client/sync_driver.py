@@ -35,6 +35,8 @@ from .wire import query_list, request_headers
 T = TypeVar("T")
 
 CONNECT_TIMEOUT = 10.0
+_SLICE = 0.25
+"""Longest uninterrupted wait for a stream line: how quickly a cancel or a deadline is noticed."""
 REQUEST_TIMEOUT = 60.0
 
 
@@ -152,14 +154,12 @@ class SyncDriver:
             stream = self._open(command, deadline)
             streams.append(stream)
             return stream
-        if isinstance(command, ReadLine):
-            assert isinstance(command.stream, _Stream)
-            deadline.remaining()
-            try:
-                return command.stream.next_line()
-            except (urllib3.exceptions.HTTPError, OSError) as err:
-                deadline.remaining()  # a read timeout at the deadline is a timeout, not a drop
-                raise TransportError(f"the stream broke: {type(err).__name__}") from None
+        if isinstance(command, ReadLine):  # read like ReadAny, so deadlines and cancels interrupt it
+            answer = self._read_any(ReadAny((command.stream,)), deadline, lines)
+            assert answer is not None
+            if isinstance(answer[1], Exception):
+                raise answer[1]
+            return answer[1]
         if isinstance(command, ReadAny):
             return self._read_any(command, deadline, lines)
         if isinstance(command, CloseStream):

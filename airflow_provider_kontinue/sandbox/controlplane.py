@@ -237,16 +237,25 @@ class ControlPlane:
         directory = Path(state.directory)
         pki = directory / "pki"
         port = int(state.server.rsplit(":", 1)[1])
-        self._start_apiserver(
-            directory,
-            port,
-            state.etcd_url,
-            pki,
-            Path(state.ca_file),
-            pki / "apiserver.crt",
-            pki / "apiserver.key",
-            pki / "service-account.key",
-        )
+        # The killed server's connections may hold its port for a moment: retry the bind briefly.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self._start_apiserver(
+                    directory,
+                    port,
+                    state.etcd_url,
+                    pki,
+                    Path(state.ca_file),
+                    pki / "apiserver.crt",
+                    pki / "apiserver.key",
+                    pki / "service-account.key",
+                )
+                break
+            except SandboxError as err:
+                if "address already in use" not in str(err) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
         state.pids["kube-apiserver"] = self._procs["kube-apiserver"].pid
         (directory / _STATE_FILE).write_text(state.to_json())
 

@@ -138,3 +138,56 @@ def test_from_kube_client_wraps_an_existing_api_client(control_plane: ControlPla
         assert client.list() == []
         client.close()  # does not close a connection it does not own
         assert client.list() == []
+
+
+def test_new_and_new_with_options_read_the_default_kubeconfig(
+    control_plane: ControlPlane,
+    namespace: str,
+    monkeypatch: pytest.MonkeyPatch,
+    event_loop_thread: EventLoopThread,
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(control_plane.kubeconfig))
+    with KontinueClient.new() as client:
+        assert client.namespace == "default"  # the sandbox context's namespace
+        assert client.list(namespace=namespace) == []
+    with KontinueClient.new_with_options({"impersonate": "eve", "qps": 7, "burst": 3}) as limited:
+        assert (limited.options.qps, limited.options.burst) == (7, 3)
+        with pytest.raises(ForbiddenError, match='User "eve"'):
+            limited.list(namespace=namespace)
+
+    async def async_twins() -> tuple[str, str]:
+        plain = await AsyncKontinueClient.new()
+        impersonating = await AsyncKontinueClient.new_with_options({"impersonate": "eve"})
+        async with plain, impersonating:
+            try:
+                await impersonating.list(namespace=namespace)
+            except ForbiddenError as err:
+                return plain.namespace, str(err)
+        return "", ""
+
+    default_namespace, refusal = event_loop_thread.run(async_twins())
+    assert default_namespace == "default"
+    assert 'User "eve"' in refusal
+
+
+def test_a_cancel_event_in_the_context_stops_a_wait(mode: str, kontinue: Any, cluster: Cluster) -> None:
+    import threading
+    import time
+
+    from airflow_provider_kontinue.client import CallContext, KontinueTimeoutError
+
+    cluster.execution("endless", status={"phase": "Executing"})
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(KontinueTimeoutError, match="cancelled"):
+        kontinue.with_context(CallContext(cancel=cancel)).wait_for_execution("endless")
+    assert time.monotonic() - started < 5
+    assert kontinue.with_context(CallContext(timeout=3)).context().timeout == 3
+
+
+def test_spawn_into_a_namespace_that_does_not_exist_says_so(kontinue: Any) -> None:
+    from airflow_provider_kontinue.client import NotFoundError
+
+    with pytest.raises(NotFoundError, match="that the namespace exists"):
+        kontinue.spawn("deploy", {}, {"namespace": "no-such-namespace"})
