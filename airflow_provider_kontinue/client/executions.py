@@ -22,7 +22,7 @@ from .constants import (
     REASON_SKIPPED_BY_CLIENT,
 )
 from .enums import ExecutionPhase
-from .errors import ConflictError, InvalidStateError, NotFoundError, ValidationError
+from .errors import InvalidStateError, NotFoundError, ValidationError
 from .functions import FunctionCache, get_function
 from .models import ArchivedExecution, Execution
 from .options import CancelOptions, ListOptions, RetryOptions, SkipOptions, SpawnOptions
@@ -31,8 +31,8 @@ from .resources import ARCHIVED_EXECUTIONS, EXECUTIONS
 from .timestamps import format_timestamp, utc_now
 from .validation import validate_execution_name, validate_namespace
 from .watching import Expired, Watcher
+from .writes import patch_with_retries
 
-CONFLICT_RETRIES = 5
 MAX_EXECUTION_BYTES = 1024 * 1024
 """Refuse Executions whose JSON exceeds 1 MiB: etcd's object limit is about 1.5 MiB."""
 RETRYABLE_PHASES = (ExecutionPhase.FAILED, ExecutionPhase.CANCELED)
@@ -239,31 +239,17 @@ def _patch_with_retries(
     *,
     subresource: str | None,
 ) -> Op[Execution | None]:
-    """Read, check, patch with the read's resourceVersion; on 409 do it all again (5 times).
-
-    ``build`` checks preconditions (raising InvalidStateError) and returns the patch, or ``None``
-    when there is nothing to do.
-    """
-    for _ in range(CONFLICT_RETRIES):
-        execution = yield from _fresh_live(namespace, name, action)
-        patch = build(execution)
-        if patch is None:
-            return None
-        body = {**patch, "metadata": {"resourceVersion": execution.resource_version}}
-        request = EXECUTIONS.merge_patch(namespace, name, body, subresource=subresource)
-        response = yield from call(request)
-        if response.status == 409:
-            continue
-        if not response.ok:
-            raise failure(request, response)
-        return Execution.model_validate(response.body)
-    raise ConflictError(
-        f"could not {action} execution {name!r}: it kept changing under us ({CONFLICT_RETRIES} conflicts)",
-        verb="patch",
-        resource=EXECUTIONS.resource,
-        namespace=namespace,
-        name=name,
+    """``patch_with_retries`` on a live execution (archived ones can no longer change)."""
+    patched = yield from patch_with_retries(
+        EXECUTIONS,
+        namespace,
+        name,
+        action,
+        lambda: _fresh_live(namespace, name, action),
+        build,
+        subresource=subresource,
     )
+    return None if patched is None else Execution.model_validate(patched)
 
 
 def _require_not_terminal(execution: Execution, action: str) -> None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 from .constants import LABEL_PARENT, LABEL_ROOT, RESUME_MESSAGE, RESUMED_BY_CLIENT
 from .enums import SuspensionPhase
-from .errors import ConflictError, InvalidStateError
-from .executions import CONFLICT_RETRIES, get_execution
+from .errors import InvalidStateError
+from .executions import get_execution
 from .models import Execution, Suspension
-from .protocol import Op, call, expect, failure
+from .protocol import Op, expect
 from .resources import EXECUTIONS, SUSPENSIONS
 from .timestamps import format_timestamp, utc_now
 from .validation import validate_namespace
+from .writes import patch_with_retries
 
 
 def get_suspension(namespace: str, name: str) -> Op[Suspension]:
@@ -27,10 +29,10 @@ def resume_suspension(namespace: str, name: str) -> Op[bool]:
     A canceled suspension cannot be resumed (InvalidStateError); a resume that races another is
     retried on a fresh read, so exactly one caller resumes it and the other sees ``False``.
     """
-    for _ in range(CONFLICT_RETRIES):
-        suspension = yield from get_suspension(namespace, name)
+
+    def build(suspension: Suspension) -> dict[str, Any] | None:
         if suspension.phase == SuspensionPhase.COMPLETED:
-            return False
+            return None
         if suspension.phase != SuspensionPhase.SUSPENDED:
             raise InvalidStateError(
                 f"cannot resume suspension {name!r}: it is {suspension.phase}",
@@ -39,29 +41,25 @@ def resume_suspension(namespace: str, name: str) -> Op[bool]:
                 namespace=namespace,
                 name=name,
             )
-        patch = {
-            "metadata": {"resourceVersion": suspension.resource_version},
+        return {
             "status": {
                 "phase": SuspensionPhase.COMPLETED.value,
                 "resumedAt": format_timestamp(utc_now()),
                 "resumedBy": RESUMED_BY_CLIENT,
                 "message": RESUME_MESSAGE,
-            },
+            }
         }
-        request = SUSPENSIONS.merge_patch(namespace, name, patch, subresource="status")
-        response = yield from call(request)
-        if response.status == 409:
-            continue
-        if not response.ok:
-            raise failure(request, response)
-        return True
-    raise ConflictError(
-        f"could not resume suspension {name!r}: it kept changing ({CONFLICT_RETRIES} conflicts)",
-        verb="patch",
-        resource=SUSPENSIONS.resource,
-        namespace=namespace,
-        name=name,
+
+    patched = yield from patch_with_retries(
+        SUSPENSIONS,
+        namespace,
+        name,
+        "resume",
+        lambda: get_suspension(namespace, name),
+        build,
+        subresource="status",
     )
+    return patched is not None
 
 
 def resume_execution(namespace: str, name: str, recursive: bool) -> Op[list[str]]:

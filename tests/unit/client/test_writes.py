@@ -1,0 +1,65 @@
+"""patch_with_retries as a protocol: what it asks for after each answer (no server needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from airflow_provider_kontinue.client import ConflictError, Execution
+from airflow_provider_kontinue.client.protocol import Call, Response
+from airflow_provider_kontinue.client.resources import EXECUTIONS
+from airflow_provider_kontinue.client.writes import CONFLICT_RETRIES, patch_with_retries
+
+
+def read_version(versions: list[str]) -> Any:
+    def read() -> Any:
+        version = versions.pop(0)
+        yield Call("GET", "/read")
+        return Execution.model_validate({"metadata": {"name": "x", "resourceVersion": version}})
+
+    return read
+
+
+def drive(op: Any, answers: list[Response]) -> tuple[list[Call], Any]:
+    sent: list[Call] = []
+    try:
+        command = next(op)
+        while True:
+            sent.append(command)
+            command = op.send(answers.pop(0))
+    except StopIteration as stop:
+        return sent, stop.value
+
+
+def test_a_conflict_rereads_and_patches_with_the_new_version() -> None:
+    op = patch_with_retries(
+        EXECUTIONS,
+        "ns",
+        "x",
+        "cancel",
+        read_version(["1", "2"]),
+        lambda e: {"status": {"phase": "Canceled"}},
+        subresource="status",
+    )
+    ok = Response(200, {"metadata": {"name": "x"}})
+    sent, result = drive(op, [ok, Response(409, {}), ok, ok])
+    patches = [c for c in sent if c.method == "PATCH"]
+    assert [p.body["metadata"]["resourceVersion"] for p in patches] == ["1", "2"]
+    assert patches[0].path.endswith("/executions/x/status")
+    assert result == {"metadata": {"name": "x"}}
+
+
+def test_nothing_to_do_writes_nothing() -> None:
+    op = patch_with_retries(EXECUTIONS, "ns", "x", "resume", read_version(["1"]), lambda e: None)
+    sent, result = drive(op, [Response(200, {})])
+    assert [c.method for c in sent] == ["GET"]
+    assert result is None
+
+
+def test_endless_conflicts_end_in_a_conflict_error_naming_the_action() -> None:
+    op = patch_with_retries(
+        EXECUTIONS, "ns", "x", "cancel", read_version([str(i) for i in range(9)]), lambda e: {"status": {}}
+    )
+    with pytest.raises(ConflictError, match=f"could not cancel execution 'x'.*{CONFLICT_RETRIES} conflicts"):
+        drive(op, [Response(200, {}), Response(409, {})] * CONFLICT_RETRIES)
