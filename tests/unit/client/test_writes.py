@@ -16,7 +16,9 @@ def read_version(versions: list[str]) -> Any:
     def read() -> Any:
         version = versions.pop(0)
         yield Call("GET", "/read")
-        return Execution.model_validate({"metadata": {"name": "x", "resourceVersion": version}})
+        return Execution.model_validate(
+            {"metadata": {"name": "x", "resourceVersion": version}, "spec": {"function": "f"}}
+        )
 
     return read
 
