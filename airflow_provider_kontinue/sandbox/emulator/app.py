@@ -319,6 +319,7 @@ class Emulator:
         controller = getattr(self, "executions_ctl", None)
         if controller is not None:
             await controller.shutdown()
+            await self.ctx.workers.close()
         kubelet = getattr(self, "kubelet", None)
         if kubelet is not None:
             await kubelet.stop()

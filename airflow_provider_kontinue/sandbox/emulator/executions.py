@@ -78,6 +78,7 @@ class ExecutionController:
         self.archiver = archiver
         self._locks: dict[Key, asyncio.Lock] = {}
         self._runs: dict[Key, Run] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- plumbing ----------------------------------------------------------------------------------
 
@@ -96,7 +97,9 @@ class ExecutionController:
             and not names.is_terminal(execution)
         ):
             attempt = int(names.status(execution).get("attempt") or 1)
-            asyncio.get_running_loop().create_task(self._end_orphan(execution, attempt))
+            task = asyncio.get_running_loop().create_task(self._end_orphan(execution, attempt))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         lock = self._locks.get(key)
         if lock is not None and not lock.locked():
             del self._locks[key]
@@ -113,7 +116,7 @@ class ExecutionController:
             run.task.cancel()
 
     async def shutdown(self) -> None:
-        tasks = [run.task for run in self._runs.values()]
+        tasks = [run.task for run in self._runs.values()] + list(self._background)
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -17,6 +17,7 @@ the built-in Job controller leaves them to the emulator.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ class Workers:
         self.address = address
         self._attempts: dict[tuple[str, str], _Attempt] = {}
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- naming ------------------------------------------------------------------------------------
 
@@ -218,8 +220,18 @@ class Workers:
         job_started = bool(names.status(job).get("startTime"))
         self._attempts[(namespace, pod_name)] = _Attempt(job_name, self.clock.now(), running, job_started)
         if not (running and job_started):
-            asyncio.get_running_loop().create_task(self._sync_running(namespace, pod_name))
+            task = asyncio.get_running_loop().create_task(self._sync_running(namespace, pod_name))
+            self._tasks.add(task)  # a strong reference, or the task may be collected mid-way
+            task.add_done_callback(self._tasks.discard)
         return pod_name
+
+    async def close(self) -> None:
+        """Stop pending status syncs (the next emulator redoes them from the Pods' status)."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
 
     async def _sync_running(self, namespace: str, pod: str) -> None:
         await asyncio.sleep(RUNNING_SYNC_DELAY)

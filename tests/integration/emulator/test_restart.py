@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
+from airflow_provider_kontinue.sandbox.errors import SandboxError
 from tests.integration.emulator.conftest import Kontinue, status
 
 
@@ -87,6 +88,24 @@ def test_killing_the_emulator_mid_run_loses_no_execution(kontinue: Kontinue) -> 
     kontinue.wait_phase("ex-b", "Suspended")
 
 
+def restart_apiserver(plane: ControlPlane, timeout: float = 60.0) -> None:
+    """``plane.restart_apiserver()``, retried while the old process's port is not free yet.
+
+    Connections the dead API server had accepted can hold its port for a moment (a server-side
+    socket in FIN_WAIT2 blocks a new listener even with SO_REUSEADDR), so the first start may
+    fail with "address already in use"; a retry after a short pause succeeds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            plane.restart_apiserver()
+            return
+        except SandboxError as err:
+            if "address already in use" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def test_the_emulator_rides_out_an_api_server_restart(
     kontinue: Kontinue, control_plane: ControlPlane
 ) -> None:
@@ -98,7 +117,7 @@ def test_the_emulator_rides_out_an_api_server_restart(
     kontinue.execution("gate", name="gate-1")
     kontinue.wait_phase("steady-1", "Suspended")
     kontinue.wait_phase("gate-1", "Suspended")
-    control_plane.restart_apiserver()  # every watch breaks; resuming from old versions gets 410 Gone
+    restart_apiserver(control_plane)  # every watch breaks; resuming from old versions gets 410 Gone
     kontinue.execution("gate", name="gate-2")  # created through the new API server process
     done = status(kontinue.wait_phase("steady-1", "Completed", timeout=30))
     assert kontinue.log(done["worker"]) == "one\ntwo\n"

@@ -129,3 +129,49 @@ def test_an_unrelated_spec_edit_of_a_finished_execution_is_not_a_retry(kontinue:
     )
     assert status(observed)["phase"] == "Failed"
     assert status(observed)["attempt"] == 1
+
+
+def test_the_overall_timeout_fails_the_execution_even_while_suspended_and_cancels_its_descendants(
+    kontinue: Kontinue,
+) -> None:
+    kontinue.function("hold", [{"suspend": "forever"}])
+    kontinue.function("bounded", [{"spawn": "hold"}, {"return": "never"}])
+    kontinue.execution(
+        "bounded", name="bounded-1", timeout={"overall": "10s"}, retry={"retries": 3}
+    )  # 500 ms at speed 20
+    kontinue.wait_phase("bounded-1", "Suspended")
+    done = kontinue.wait_phase("bounded-1", "Failed")
+    st = status(done)
+    assert (st["reason"], st["message"], st["attempt"]) == (
+        "OverallTimeout",
+        "execution exceeded its overall timeout of 10s",
+        1,
+    )
+    assert 0.5 <= (parse_time(st["finishedAt"]) - parse_time(st["startedAt"])).total_seconds() < 3
+    [child] = kontinue.children("bounded-1")
+    canceled = status(kontinue.wait_phase(child["metadata"]["name"], "Canceled"))
+    assert canceled["reason"] == "ParentCanceled"
+    assert canceled["message"] == "parent execution bounded-1 was failed (overall timeout)"
+    [suspension] = kontinue.children(child["metadata"]["name"], "suspensions")
+    kontinue.wait(
+        "suspensions", suspension["metadata"]["name"], lambda s: status(s).get("phase") == "Canceled"
+    )
+
+
+def test_skipping_a_running_execution_stops_its_attempt_and_keeps_the_given_result(
+    kontinue: Kontinue,
+) -> None:
+    kontinue.function("grinding", [{"log": "grinding"}, {"sleep": "1h"}, {"return": "late"}])
+    kontinue.execution("grinding", name="grinding-1")
+    running = status(kontinue.wait_phase("grinding-1", "Executing"))
+    kontinue.skip("grinding-1", {"skipped": True})
+    pod = kontinue.wait(
+        "pods", running["worker"], lambda p: status(p).get("phase") == "Failed", what="pod ended"
+    )
+    assert pod["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 137
+    final = status(kontinue.get("executions", "grinding-1"))
+    assert (final["phase"], final["reason"], final["result"]) == (
+        "Skipped",
+        "SkippedByClient",
+        {"skipped": True},
+    )
