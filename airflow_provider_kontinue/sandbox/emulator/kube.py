@@ -1,8 +1,8 @@
 """The emulator's access to the API server: raw JSON over one aiohttp session, bounded and rate-limited.
 
-kubernetes_asyncio loads the kubeconfig (certificates, tokens, exec plugins) and owns the HTTP
-session; requests go straight through that session as JSON, without the generated models, which
-would cost more CPU than everything else the emulator does at 1,000 executions. Two limits keep
+Requests go through one aiohttp session as JSON, without the generated Kubernetes models, which
+would cost more CPU than everything else the emulator does at 1,000 executions. Plain kubeconfigs
+are read by ``kubeconfig.py``; others by kubernetes_asyncio's loader. Two limits keep
 the API server comfortable: at most ``max_in_flight`` requests at once and a token bucket of
 ``qps`` with ``burst`` (both high by default: the emulator is the cluster's controller, not a
 polite client). Watches are not counted against either.
@@ -14,15 +14,17 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-from kubernetes_asyncio import client as k8s_client
-from kubernetes_asyncio import config as k8s_config
+
+from airflow_provider_kontinue.sandbox.emulator import kubeconfig
 
 log = logging.getLogger(__name__)
+
+USER_AGENT = "kontinue-emulator/airflow-provider-kontinue"
 
 CONTENT_TYPES = {
     "json": "application/json",
@@ -73,21 +75,28 @@ class TokenBucket:
                 await asyncio.sleep((1 - self._tokens) / self.qps)
 
 
+AuthHeaders = Callable[[], Awaitable[dict[str, str]]]
+
+
 class Kube:
     """JSON requests to one API server."""
 
     def __init__(
         self,
-        api_client: Any,
+        session: aiohttp.ClientSession,
+        host: str,
+        auth: AuthHeaders,
         *,
         max_in_flight: int = 64,
         qps: float = 2000.0,
         burst: int = 2000,
         request_timeout: float = 30.0,
+        owner: Any = None,
     ) -> None:
-        self._api = api_client
-        self._config = api_client.configuration
-        self._host = str(self._config.host).rstrip("/")
+        self._session = session
+        self._host = host.rstrip("/")
+        self._auth = auth
+        self._owner = owner
         self._slots = asyncio.Semaphore(max_in_flight)
         self._bucket = TokenBucket(qps, burst)
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
@@ -97,28 +106,54 @@ class Kube:
     async def from_kubeconfig(
         cls, path: str | None, *, context: str | None = None, max_in_flight: int = 64, **kwargs: Any
     ) -> Kube:
+        """Connect as the kubeconfig says.
+
+        Plain kubeconfigs (a CA, client certificates or a bearer token) are read directly;
+        anything else (exec plugins, auth providers, in-cluster, several files in KUBECONFIG) goes
+        through kubernetes_asyncio's loader, whose import alone costs about a second.
+        """
+        limit = max_in_flight + 32  # watches and log streams on top of the bounded requests
+        plain = kubeconfig.load(path, context) if path else None
+        if plain is not None:
+            connector = aiohttp.TCPConnector(limit=limit, ssl=plain.ssl_context)
+            session = aiohttp.ClientSession(connector=connector, read_bufsize=2**21)
+            headers = dict(plain.headers)
+
+            async def static() -> dict[str, str]:
+                return headers
+
+            return cls(session, plain.server, static, max_in_flight=max_in_flight, **kwargs)
+        from kubernetes_asyncio import client as k8s_client
+        from kubernetes_asyncio import config as k8s_config
+
         configuration = k8s_client.Configuration()
-        await k8s_config.load_kube_config(
-            config_file=path, context=context, client_configuration=configuration, persist_config=False
-        )
-        configuration.connection_pool_maxsize = max_in_flight + 32  # watches and streams on top
-        return cls(k8s_client.ApiClient(configuration=configuration), max_in_flight=max_in_flight, **kwargs)
+        if path:
+            await k8s_config.load_kube_config(
+                config_file=path, context=context, client_configuration=configuration, persist_config=False
+            )
+        else:
+            k8s_config.load_incluster_config(client_configuration=configuration)
+        configuration.connection_pool_maxsize = limit
+        api = k8s_client.ApiClient(configuration=configuration)
+
+        async def bearer() -> dict[str, str]:
+            token = (await configuration.auth_settings()).get("BearerToken") or {}
+            return {"Authorization": token["value"]} if token.get("value") else {}
+
+        return cls(
+            api.rest_client.pool_manager, str(configuration.host), bearer,
+            max_in_flight=max_in_flight, owner=api, **kwargs,
+        )  # fmt: skip
 
     async def close(self) -> None:
-        await self._api.close()
-
-    @property
-    def _session(self) -> aiohttp.ClientSession:
-        session: aiohttp.ClientSession = self._api.rest_client.pool_manager
-        return session
+        if self._owner is not None:
+            await self._owner.close()
+        else:
+            await self._session.close()
 
     async def _headers(self, content_type: str) -> dict[str, str]:
-        headers = {"Accept": "application/json", "Content-Type": content_type}
-        headers.update({k: v for k, v in self._api.default_headers.items() if k.lower() == "user-agent"})
-        auth = await self._config.auth_settings()
-        bearer = auth.get("BearerToken")
-        if bearer and bearer.get("value"):
-            headers["Authorization"] = bearer["value"]
+        headers = {"Accept": "application/json", "Content-Type": content_type, "User-Agent": USER_AGENT}
+        headers.update(await self._auth())
         return headers
 
     def _url(self, path: str, query: Mapping[str, Any] | None) -> str:

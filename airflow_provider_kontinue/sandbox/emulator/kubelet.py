@@ -258,7 +258,7 @@ class FakeKubelet:
         """Keep the Node Ready and its Lease renewed, as a kubelet does (matters on real clusters)."""
         lease_path = names.LEASES.path("kube-node-lease", self.node_name)
         while True:
-            now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            now = self.clock.now().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             try:
                 await self.kube.patch(
                     names.NODES.path(name=self.node_name, sub="status"), {"status": self._node_status()}
