@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 from .constants import KIND_EXECUTION, KIND_SCHEDULED_EXECUTION, KIND_SUSPENSION
-from .errors import ValidationError
+from .errors import ServerError, ValidationError
 from .models import Execution, Resource, ScheduledExecution, Suspension
-from .protocol import Emit, Op, expect
+from .protocol import Emit, Op, Sleep, TransportError, expect
 from .resources import EXECUTIONS, SCHEDULED_EXECUTIONS, SUSPENSIONS, Kind
 from .validation import validate_namespace
 from .watching import Expired, Watcher
@@ -87,6 +87,23 @@ def _list_all(
             return items, str(metadata.get("resourceVersion", ""))
 
 
+def _relist(
+    kind: Kind, namespace: str, label_selector: str, field_selector: str, watcher: Watcher
+) -> Op[list[dict[str, Any]]]:
+    """List again after a 410, riding out an API server that is still coming back (the usual
+    reason for a 410 is that it just restarted): transport and 5xx errors are retried with the
+    watcher's backoff."""
+    while True:
+        try:
+            items, version = yield from _list_all(kind, namespace, label_selector, field_selector)
+        except (TransportError, ServerError):
+            watcher.reconnects += 1
+            yield Sleep(watcher._backoff())  # the same capped, jittered backoff as its reconnects
+            continue
+        watcher.restart(version)
+        return items
+
+
 def watch_objects(
     model: type[R], namespace: str, label_selector: str = "", field_selector: str = ""
 ) -> Op[None]:
@@ -101,14 +118,12 @@ def watch_objects(
     watcher = Watcher(kind, namespace, version, label_selector=label_selector, field_selector=field_selector)
     opened = yield from watcher.open()
     if not opened:  # expired already: start from a fresh list
-        _, version = yield from _list_all(kind, namespace, label_selector, field_selector)
-        watcher.restart(version)
+        yield from _relist(kind, namespace, label_selector, field_selector, watcher)
     yield Emit(None)
     while True:
         event = yield from watcher.next_event()
         if isinstance(event, Expired):
-            items, version = yield from _list_all(kind, namespace, label_selector, field_selector)
-            watcher.restart(version)
+            items = yield from _relist(kind, namespace, label_selector, field_selector, watcher)
             objects = tuple(model.model_validate(item) for item in items)
             yield Emit(ObjectChange("RELISTED", None, objects))
             continue

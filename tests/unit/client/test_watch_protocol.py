@@ -6,7 +6,15 @@ import json
 from typing import Any
 
 from airflow_provider_kontinue.client import Execution, ObjectChange
-from airflow_provider_kontinue.client.protocol import Call, Emit, OpenStream, ReadLine, Response
+from airflow_provider_kontinue.client.protocol import (
+    Call,
+    Emit,
+    OpenStream,
+    ReadLine,
+    Response,
+    Sleep,
+    TransportError,
+)
 from airflow_provider_kontinue.client.watches import watch_objects
 
 
@@ -63,3 +71,28 @@ def test_watch_opens_from_a_one_item_list_then_reports_events_and_relists_after_
     command = op.send(None)
     assert isinstance(command, OpenStream)
     assert command.call.query["resourceVersion"] == "21"  # continues from the list
+
+
+def test_a_relist_that_meets_a_restarting_api_server_backs_off_and_lists_again() -> None:
+    op = watch_objects(Execution, "ns")
+    next(op)
+    op.send(Response(200, {"metadata": {"resourceVersion": "10"}, "items": []}))
+    stream = object()
+    op.send(stream)  # the opened marker
+    command = op.send(None)
+    gone = {"kind": "Status", "code": 410, "reason": "Expired", "message": "too old resource version"}
+    command = op.send(_line("ERROR", gone))
+    while not (isinstance(command, Call) and command.verb == "list"):
+        command = op.send(None)
+    command = op.throw(TransportError("cannot reach the API server"))
+    assert isinstance(command, Sleep)
+    command = op.send(None)
+    assert isinstance(command, Call)
+    assert command.verb == "list"  # listed again after the backoff
+    command = op.send(Response(503, {"kind": "Status", "code": 503, "message": "not ready"}))
+    assert isinstance(command, Sleep)
+    command = op.send(None)
+    assert isinstance(command, Call)
+    emitted = op.send(Response(200, {"metadata": {"resourceVersion": "30"}, "items": []}))
+    assert isinstance(emitted, Emit)
+    assert emitted.value.type == "RELISTED"
