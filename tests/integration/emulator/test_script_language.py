@@ -6,10 +6,12 @@ Pure functions, no API server: these pin the language users write in ``spec.emul
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from airflow_provider_kontinue.sandbox.emulator import template
+from airflow_provider_kontinue.sandbox.emulator.schedules import Timeline, cron_latest, cron_next
 from airflow_provider_kontinue.sandbox.emulator.script import ScriptError, SpawnStep, parse_script
 from airflow_provider_kontinue.sandbox.emulator.times import (
     Speed,
@@ -140,3 +142,24 @@ def test_durations_timestamps_and_speed() -> None:
     assert Speed(20).scale(timedelta(seconds=5)) == timedelta(milliseconds=250)
     with pytest.raises(ValueError, match="positive"):
         Speed(0)
+
+
+def test_a_schedules_clock_runs_speed_times_faster_from_its_creation() -> None:
+    anchor = parse_timestamp("2025-03-01T10:00:00Z")
+    timeline = Timeline(anchor, Speed(60))
+    assert timeline.virtual(anchor + timedelta(seconds=1)) == anchor + timedelta(minutes=1)
+    assert timeline.real(anchor + timedelta(hours=1)) == anchor + timedelta(minutes=1)
+
+
+def test_cron_times_follow_the_time_zone_across_daylight_saving() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    before = parse_timestamp("2025-03-29T12:00:00Z")  # summer time starts on 2025-03-30
+    assert format_timestamp(cron_next("0 9 * * *", berlin, before)) == "2025-03-30T07:00:00Z"
+    assert format_timestamp(cron_next("0 9 * * *", berlin, parse_timestamp("2025-03-29T07:00:00Z"))) == (
+        "2025-03-29T08:00:00Z"
+    )
+    now = parse_timestamp("2025-03-01T10:07:30Z")
+    assert format_timestamp(cron_latest("*/5 * * * *", ZoneInfo("UTC"), now)) == "2025-03-01T10:05:00Z"
+    assert format_timestamp(
+        cron_latest("*/5 * * * *", ZoneInfo("UTC"), parse_timestamp("2025-03-01T10:05:00Z"))
+    ) == ("2025-03-01T10:05:00Z")
