@@ -70,7 +70,9 @@ class Observer:
             self.changed.clear()
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
-                raise TimeoutError(f"only {len(self.completed)} of {count} executions completed in {timeout}s")
+                raise TimeoutError(
+                    f"only {len(self.completed)} of {count} executions completed in {timeout}s"
+                )
             try:
                 await asyncio.wait_for(self.changed.wait(), remaining)
             except asyncio.TimeoutError:
