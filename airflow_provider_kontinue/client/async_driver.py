@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, TypeVar
 
@@ -66,6 +67,7 @@ class AsyncDriver:
         self.headers = dict(headers)
         self.requests = 0
         """Requests sent so far (calls and stream opens), for benchmarks and request budgets."""
+        self.requests_by_verb: Counter[str] = Counter()
 
     async def run(self, op: Op[T], deadline: Deadline) -> T:
         """Drive ``op`` to completion and return its value."""
@@ -152,6 +154,7 @@ class AsyncDriver:
 
     async def _send(self, call: Call, read_timeout: float) -> aiohttp.ClientResponse:
         self.requests += 1
+        self.requests_by_verb[call.verb] += 1
         wait = self.limiter.reserve()
         if wait:
             await asyncio.sleep(wait)

@@ -114,6 +114,11 @@ class ClientBase:
         """How many requests this client (and those derived from it) sent: calls and watch opens."""
         return int(self._driver.requests)
 
+    @property
+    def requests_by_verb(self) -> dict[str, int]:
+        """Requests sent so far by verb (get, list, watch, create, patch)."""
+        return dict(self._driver.requests_by_verb)
+
     def kube_client(self) -> Any:
         """The underlying Kubernetes ``ApiClient`` (``kubernetes`` or ``kubernetes_asyncio``)."""
         return self._api_client

@@ -7,6 +7,7 @@ import queue
 import ssl
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -109,6 +110,7 @@ class SyncDriver:
         self.headers = dict(headers)
         self.requests = 0
         """Requests sent so far (calls and stream opens), for benchmarks and request budgets."""
+        self.requests_by_verb: Counter[str] = Counter()
 
     def run(self, op: Op[T], deadline: Deadline) -> T:
         """Drive ``op`` to completion and return its value."""
@@ -200,6 +202,7 @@ class SyncDriver:
 
     def _send(self, call: Call, timeout: tuple[float, float]) -> Any:
         self.requests += 1
+        self.requests_by_verb[call.verb] += 1
         wait = self.limiter.reserve()
         if wait:
             time.sleep(wait)

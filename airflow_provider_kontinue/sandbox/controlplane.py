@@ -15,9 +15,11 @@ import ssl
 import subprocess
 import tempfile
 import time
+import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
@@ -259,6 +261,26 @@ class ControlPlane:
         state.pids["kube-apiserver"] = self._procs["kube-apiserver"].pid
         (directory / _STATE_FILE).write_text(state.to_json())
 
+    def compact_etcd(self) -> int:
+        """Compact etcd's history up to now (what the API server does every 5 minutes), so a watch
+        or list resuming from an older resourceVersion gets 410 Gone. Returns the revision."""
+        state = self._require_state()
+
+        def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+            request = urllib.request.Request(
+                f"{state.etcd_url}{path}",
+                data=json.dumps(body).encode(),
+                method="POST",
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                answer: dict[str, Any] = json.loads(response.read())
+                return answer
+
+        revision = int(post("/v3/kv/range", {"key": "Lw=="})["header"]["revision"])
+        post("/v3/kv/compaction", {"revision": str(revision), "physical": True})
+        return revision
+
     def stop(self) -> None:
         """Stop both processes and remove the sandbox's directory. Safe to call twice."""
         self._kill_all()
@@ -316,8 +338,6 @@ class ControlPlane:
         if state is None or not all(processes.pid_alive(pid) for pid in state.pids.values()):
             return False
         context = ssl.create_default_context(cafile=state.ca_file)
-        import urllib.request
-
         try:
             with urllib.request.urlopen(f"{state.server}/readyz", timeout=2, context=context) as response:
                 return bool(response.status == 200)

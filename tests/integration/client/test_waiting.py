@@ -155,3 +155,41 @@ def test_wait_survives_an_api_server_restart(
     assert outcome
     assert outcome[0].phase == ExecutionPhase.COMPLETED
     assert outcome[0].result == "made it"
+
+
+def test_twenty_waits_relist_after_etcd_compaction_and_all_complete(
+    mode: str, event_loop_thread: EventLoopThread
+) -> None:
+    """Without the watch cache, a watch resuming from a compacted revision gets 410 Gone."""
+    from kubernetes import client as k8s
+
+    names = [f"w-{i}" for i in range(20)]
+    with ControlPlane(extra_apiserver_args=("--watch-cache=false",)) as plane, plane.api_client() as api:
+        k8s.CoreV1Api(api).create_namespace({"metadata": {"name": "compacted"}})
+        cluster = Cluster(api, "compacted")
+        for name in names:
+            cluster.execution(name, status={"phase": "Executing"})
+        kontinue = make_client(
+            mode, plane, "compacted", event_loop_thread, options={"qps": 500, "burst": 500}
+        )
+        outcomes: dict[str, Any] = {}
+        waiters = [
+            threading.Thread(target=lambda n=name: outcomes.setdefault(n, kontinue.wait_for_execution(n)))
+            for name in names
+        ]
+        for waiter in waiters:
+            waiter.start()
+        time.sleep(1.0)  # every wait is watching now
+        gets_before = kontinue.requests_by_verb.get("get", 0)
+        plane.compact_etcd()
+        plane.restart_apiserver()  # the watches drop and resume from revisions etcd no longer has
+        with plane.api_client() as fresh:
+            for name in names:
+                Cluster(fresh, "compacted").finish(name, result=name)
+        for waiter in waiters:
+            waiter.join(60)
+        relisted = kontinue.requests_by_verb.get("get", 0) - gets_before
+        close_client(kontinue, event_loop_thread)
+    assert sorted(outcomes) == sorted(names)
+    assert all(outcome.result == name for name, outcome in outcomes.items())
+    assert relisted >= len(names)  # a reconnect is a watch; only a 410 makes a wait read again
