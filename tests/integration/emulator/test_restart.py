@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
@@ -94,7 +95,16 @@ def restart_apiserver(plane: ControlPlane, timeout: float = 60.0) -> None:
     Connections the dead API server had accepted can hold its port for a moment (a server-side
     socket in FIN_WAIT2 blocks a new listener even with SO_REUSEADDR), so the first start may
     fail with "address already in use"; a retry after a short pause succeeds.
+
+    Call it from the main thread: the sandbox's processes die with the *thread* that started them
+    (``PR_SET_PDEATHSIG`` is per thread on Linux), so an API server restarted from a worker thread
+    (``asyncio.to_thread``, an executor) is killed as soon as that thread ends.
     """
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError(
+            "restart the API server from the main thread: a process spawned with die_with_parent "
+            "from another thread is SIGKILLed when that thread exits (PR_SET_PDEATHSIG)"
+        )
     deadline = time.monotonic() + timeout
     while True:
         try:
