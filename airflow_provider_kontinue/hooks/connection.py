@@ -289,3 +289,16 @@ def parse_settings(conn_id: str, extra: Mapping[str, Any]) -> KontinueConnection
             conn_id, "ui_base_url", f"must start with http:// or https://, got {settings.ui_base_url!r}"
         )
     return settings
+
+
+def connection_json(kube_config_path: str, namespace: str | None = None, **fields: Any) -> str:
+    """A ``kontinue`` connection in Airflow's JSON form, for ``AIRFLOW_CONN_<ID>``.
+
+    It carries the kubeconfig's path, never its content, so the line is safe to print.
+    """
+    extra: dict[str, Any] = {"kube_config_path": str(kube_config_path)}
+    if namespace:
+        extra["namespace"] = namespace
+    extra.update({key: value for key, value in fields.items() if value is not None})
+    parse_settings("connection_json", extra)  # refuse what a task would refuse
+    return json.dumps({"conn_type": CONN_TYPE, "extra": extra}, sort_keys=True)

@@ -107,6 +107,10 @@ class WatchHub(Generic[R]):
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed = False
         self.changes_seen = 0
+        self.relists = 0
+        self.peak_subscribers = 0
+        """The most subscribers this watch served at once."""
+        """How often the server expired the watch (410 Gone) and the namespace was listed again."""
         self._pending_reads: dict[str, list[asyncio.Future[R | None]]] = {}
         self._read_task: asyncio.Task[None] | None = None
         self._linger: asyncio.TimerHandle | None = None
@@ -167,6 +171,7 @@ class WatchHub(Generic[R]):
         else:
             for name in subscription.names:
                 self.by_name.setdefault(name, set()).add(subscription)
+        self.peak_subscribers = max(self.peak_subscribers, self.subscribers)
 
     def _remove(self, subscription: Subscription[R]) -> None:
         self.everything.discard(subscription)
@@ -236,6 +241,7 @@ class WatchHub(Generic[R]):
 
     def _dispatch(self, change: ObjectChange[R]) -> None:
         if change.type == "RELISTED":
+            self.relists += 1
             targets = set(self.everything)
             for followers in self.by_name.values():
                 targets |= followers

@@ -2,17 +2,48 @@
 
 Used by the e2e tests as ``python -m tests.e2e.dag_runner <dag_id> [--logical-date ISO]`` with
 ``AIRFLOW_HOME`` pointing at a migrated home whose ``dags/`` holds the DAG file. The last line of
-stdout is ``E2E-RESULT {"state", "tasks": [{task_id, map_index, state, try_number}], "xcom":
-{"task_id[map_index]": {key: value}}}``; everything before it is the run's log.
+stdout is ``E2E-RESULT {"state", "run_id", "tasks": [{task_id, map_index, state, try_number}],
+"xcom": {"task_id[map_index]": {key: value}}}``; everything before it is the run's log.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from datetime import datetime
 from typing import Any
+
+
+def summarize(dag_id: str, run_id: str, state: str) -> dict[str, Any]:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    tasks: list[dict[str, Any]] = []
+    xcom: dict[str, dict[str, Any]] = {}
+    with create_session() as session:
+        for ti in session.query(TaskInstance).filter(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
+        ):
+            tasks.append(
+                {
+                    "task_id": ti.task_id,
+                    "map_index": ti.map_index,
+                    "state": str(ti.state),
+                    "try_number": ti.try_number,
+                }
+            )
+        rows = session.query(XComModel).filter(XComModel.dag_id == dag_id, XComModel.run_id == run_id)
+        for row in rows:
+            key = row.task_id if row.map_index < 0 else f"{row.task_id}[{row.map_index}]"
+            value = row.value
+            if isinstance(value, (str, bytes)):
+                with contextlib.suppress(ValueError):
+                    value = json.loads(value)
+            xcom.setdefault(key, {})[row.key] = value
+    return {"state": state, "run_id": run_id, "tasks": tasks, "xcom": xcom}
 
 
 def main() -> int:
@@ -22,36 +53,20 @@ def main() -> int:
     args = parser.parse_args()
 
     from airflow.dag_processing.dagbag import DagBag
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
 
     bag = DagBag()
     dag = bag.get_dag(args.dag_id)
     if dag is None:
-        print(f"E2E-RESULT {json.dumps({'error': f'no dag {args.dag_id}', 'import_errors': bag.import_errors})}")
+        print(
+            "E2E-RESULT " + json.dumps({"error": f"no dag {args.dag_id}", "import_errors": bag.import_errors})
+        )
         return 2
-    logical_date = datetime.fromisoformat(args.logical_date) if args.logical_date else None
-    run = dag.test(logical_date=logical_date) if logical_date else dag.test()
-    tasks: list[dict[str, Any]] = []
-    xcom: dict[str, dict[str, Any]] = {}
-    with create_session() as session:
-        for ti in session.query(TaskInstance).filter(
-            TaskInstance.dag_id == args.dag_id, TaskInstance.run_id == run.run_id
-        ):
-            tasks.append(
-                {"task_id": ti.task_id, "map_index": ti.map_index, "state": str(ti.state), "try_number": ti.try_number}
-            )
-        for row in session.query(XComModel).filter(XComModel.dag_id == args.dag_id, XComModel.run_id == run.run_id):
-            key = row.task_id if row.map_index < 0 else f"{row.task_id}[{row.map_index}]"
-            value = row.value
-            if isinstance(value, (str, bytes)):
-                try:
-                    value = json.loads(value)
-                except ValueError:
-                    pass
-            xcom.setdefault(key, {})[row.key] = value
-    summary = {"state": str(run.state), "run_id": run.run_id, "tasks": tasks, "xcom": xcom}
+    if args.logical_date:  # the same date again gives the same run id: a re-run of that run
+        when = datetime.fromisoformat(args.logical_date)
+        run = dag.test(logical_date=when, run_after=when)
+    else:
+        run = dag.test()
+    summary = summarize(args.dag_id, run.run_id, str(run.state))
     print("E2E-RESULT " + json.dumps(summary, default=str), flush=True)
     return 0
 

@@ -1,0 +1,93 @@
+"""The execution trigger against the real API server: one shared watch for many waits, the event on
+a terminal phase, and waits that survive an API server restart (broken watches, 410 Gone)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from airflow_provider_kontinue.client import KontinueClient
+from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
+from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
+from airflow_provider_kontinue.triggers.hub import WatchHub
+from tests.e2e.conftest import Airflow, wait_until
+from tests.integration.emulator.test_restart import restart_apiserver
+
+pytestmark = pytest.mark.integration
+
+
+def test_many_triggers_share_one_watch_and_each_gets_its_own_event(
+    airflow: Airflow, kontinue: KontinueClient
+) -> None:
+    executions = [kontinue.spawn("sleeper", {"duration": f"{10 + i % 3}s"}) for i in range(20)]
+
+    async def scenario() -> tuple[list[Any], int, int]:
+        triggers = [
+            KontinueExecutionTrigger(name=e.name, namespace=airflow.namespace, stream_logs=False)
+            for e in executions
+        ]
+        waiting = [asyncio.ensure_future(anext(t.run())) for t in triggers]
+        events = await asyncio.wait_for(asyncio.gather(*waiting), 60)
+        hubs = WatchHub.active()
+        assert len(hubs) == 1, hubs  # one watch of Executions in the namespace, for all 20
+        assert hubs[0].peak_subscribers == len(triggers)
+        requests = hubs[0].client.requests_sent
+        await WatchHub.shutdown()
+        return events, requests, len(WatchHub.active())
+
+    events, requests, left = asyncio.run(scenario())
+    assert [e.payload["name"] for e in events] == [e.name for e in executions]
+    assert {e.payload["phase"] for e in events} == {"Completed"}
+    assert events[0].payload["result"] == "slept 10s"
+    # one list to start the watch, the watch itself, and one batched read (executions + archives)
+    # for all twenty: not one request per trigger
+    assert requests <= 5, requests
+    assert left == 0
+
+
+async def _established() -> None:
+    """Return once this process's shared watch is established."""
+    while True:
+        hubs = WatchHub.active()
+        if hubs and hubs[0].ready.done():
+            return
+        await asyncio.sleep(0.05)
+
+
+def test_a_wait_survives_an_api_server_restart(
+    airflow: Airflow, kontinue: KontinueClient, control_plane: ControlPlane
+) -> None:
+    execution = kontinue.spawn("deploy", {"version": "9.9.9"})  # suspends until approved
+
+    async def scenario() -> Any:
+        trigger = KontinueExecutionTrigger(
+            name=execution.name, namespace=airflow.namespace, stream_logs=False
+        )
+        waiting = asyncio.ensure_future(anext(trigger.run()))
+        await asyncio.to_thread(wait_until, lambda: kontinue.get(execution.name).phase == "Suspended", 60)
+        await asyncio.wait_for(_established(), 30)  # the trigger is watching
+        await asyncio.to_thread(restart_apiserver, control_plane)  # every watch breaks, old versions expire
+        await asyncio.sleep(1)
+        assert not waiting.done()
+
+        def approve() -> None:
+            with KontinueClient.connect(control_plane.kubeconfig, namespace=airflow.namespace) as fresh:
+                deadline = time.monotonic() + 30
+                while not fresh.resume_execution(execution.name) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+
+        await asyncio.to_thread(approve)
+        event = await asyncio.wait_for(waiting, 90)
+        (hub,) = WatchHub.active()
+        relists = hub.relists
+        await WatchHub.shutdown()
+        return event, relists
+
+    event, relists = asyncio.run(scenario())
+    assert relists >= 1  # the restarted server expired the old resourceVersion: relisted, went on
+    assert event.payload["status"] == "done"
+    assert event.payload["phase"] == "Completed"
+    assert event.payload["result"]["version"] == "9.9.9"
