@@ -4,6 +4,8 @@ kontinue-sandbox up          start etcd + kube-apiserver with the kontinue CRDs 
                              emulator (detached); --examples installs the example Functions
 kontinue-sandbox status      is it running, where, with which processes
 kontinue-sandbox kubeconfig  print the admin kubeconfig path (export KUBECONFIG=$(...))
+kontinue-sandbox env         print the Airflow connection for the sandbox:
+                             AIRFLOW_CONN_KONTINUE_DEFAULT='{"conn_type": "kontinue", ...}'
 kontinue-sandbox down        stop everything and remove the sandbox's files
 kontinue-sandbox binaries    find or build (once, then cached) etcd and kube-apiserver
 """
@@ -11,6 +13,7 @@ kontinue-sandbox binaries    find or build (once, then cached) etcd and kube-api
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -116,6 +119,23 @@ def _kubeconfig(args: argparse.Namespace) -> int:
     return 0
 
 
+def _env(args: argparse.Namespace) -> int:
+    """Print the Airflow connection line for the running sandbox (the kubeconfig's path, never its
+    content), ready for ``export`` or an ``.env`` file."""
+    from airflow_provider_kontinue.hooks.connection import connection_json
+
+    plane = _load()
+    if plane is None or not plane.running():
+        print(
+            "kontinue-sandbox is not running; start it with `kontinue-sandbox up --examples`", file=sys.stderr
+        )
+        return 3
+    variable = "AIRFLOW_CONN_" + args.conn_id.upper()
+    value = connection_json(str(plane.kubeconfig), args.namespace)
+    print(f"{'export ' if args.export else ''}{variable}={shlex.quote(value)}")
+    return 0
+
+
 def _binaries(args: argparse.Namespace) -> int:
     started = time.monotonic()
     found = ensure_binaries()
@@ -137,6 +157,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("down", help="stop the sandbox and remove its files").set_defaults(run=_down)
     commands.add_parser("status", help="show whether the sandbox runs").set_defaults(run=_status)
     commands.add_parser("kubeconfig", help="print the admin kubeconfig path").set_defaults(run=_kubeconfig)
+    env = commands.add_parser("env", help="print the Airflow connection (AIRFLOW_CONN_...) for the sandbox")
+    env.add_argument("--namespace", default="default", help="the connection's namespace (default: default)")
+    env.add_argument(
+        "--conn-id", default="kontinue_default", help="connection id (default: kontinue_default)"
+    )
+    env.add_argument("--export", action="store_true", help="prefix the line with 'export '")
+    env.set_defaults(run=_env)
     commands.add_parser("binaries", help="find or build the control-plane binaries").set_defaults(
         run=_binaries
     )
