@@ -8,6 +8,7 @@ processes instead, which ``kontinue-sandbox down`` stops by pid.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import ctypes
 import os
@@ -34,15 +35,27 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 def spawn(args: Sequence[str | Path], log: Path, *, die_with_parent: bool) -> subprocess.Popen[bytes]:
     """Start ``args`` with stdout and stderr going to ``log``, in a new session."""
-    with open(log, "ab") as log_file:
-        return subprocess.Popen(
-            [str(a) for a in args],
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent if die_with_parent else None,
-        )
+
+    def start() -> subprocess.Popen[bytes]:
+        with open(log, "ab") as log_file:
+            return subprocess.Popen(
+                [str(a) for a in args],
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if die_with_parent else None,
+            )
+
+    if not die_with_parent:
+        return start()
+    # Linux sends the parent-death signal when the *thread* that forked the child ends, not the
+    # process. Children that must die with us are therefore forked by one thread that lives as long
+    # as the process, whichever thread asks (a test restarting the API server from a worker thread).
+    return _SPAWNER.submit(start).result()
+
+
+_SPAWNER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-spawner")
 
 
 def pid_alive(pid: int) -> bool:
