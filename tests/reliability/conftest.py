@@ -1,0 +1,152 @@
+"""Fixtures of the reliability suite: a triggerer's event loop, Airflow connections to the sandbox.
+
+Every scenario runs the real ``KontinueExecutionTrigger`` against the real API server: the triggers
+run as ``trigger.run()`` tasks in one event loop on its own thread (what Airflow's triggerer does),
+faults are injected from the main thread (the sandbox's processes die with the thread that started
+them), and the controller's part is played by raw status writes (``Cluster``) or by the emulator.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Airflow reads AIRFLOW_HOME when first imported: a private one, never the developer's ~/airflow.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="kontinue-reliability-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+import asyncio  # noqa: E402
+import concurrent.futures  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Callable, Iterable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, TypeVar  # noqa: E402
+
+import pytest  # noqa: E402
+from kubernetes import client as k8s  # noqa: E402
+
+from airflow_provider_kontinue.hooks.connection import connection_json  # noqa: E402
+from airflow_provider_kontinue.sandbox.controlplane import ControlPlane  # noqa: E402
+from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger  # noqa: E402
+from airflow_provider_kontinue.triggers.hub import WatchHub  # noqa: E402
+from tests.integration.client.conftest import Cluster, EventLoopThread  # noqa: E402
+
+T = TypeVar("T")
+
+
+def use_connection(
+    monkeypatch: pytest.MonkeyPatch, kubeconfig: Path | str, namespace: str, **fields: Any
+) -> str:
+    """Define a ``kontinue`` connection to the sandbox (``AIRFLOW_CONN_<ID>``); returns its id."""
+    conn_id = f"kontinue_rel_{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection_json(str(kubeconfig), namespace, **fields))
+    return conn_id
+
+
+def create_namespace(api: k8s.ApiClient, stem: str) -> str:
+    name = f"{stem}-{uuid.uuid4().hex[:6]}"
+    k8s.CoreV1Api(api).create_namespace({"metadata": {"name": name}})
+    return name
+
+
+def wait_until(condition: Callable[[], T], timeout: float = 60.0, what: str = "condition") -> T:
+    """Poll ``condition`` from the test (the code under test never polls)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.05)
+
+
+class Triggerer:
+    """A triggerer in miniature: one event loop on its own thread running ``trigger.run()`` tasks.
+
+    ``events[name]`` collects every event each trigger yields (exactly one is expected);
+    ``fired_at[name]`` is when the first came (``time.monotonic()``).
+    """
+
+    def __init__(self) -> None:
+        self.thread = EventLoopThread()
+        self.events: dict[str, list[dict[str, Any]]] = {}
+        self.fired_at: dict[str, float] = {}
+        self.tasks: dict[str, concurrent.futures.Future[None]] = {}
+
+    def start(self, triggers: Iterable[KontinueExecutionTrigger]) -> None:
+        for trigger in triggers:
+            self.events[trigger.name] = []
+            self.tasks[trigger.name] = asyncio.run_coroutine_threadsafe(self._run(trigger), self.thread.loop)
+
+    async def _run(self, trigger: KontinueExecutionTrigger) -> None:
+        async for event in trigger.run():
+            self.events[trigger.name].append(event.payload)
+            self.fired_at.setdefault(trigger.name, time.monotonic())
+
+    def hubs(self, namespace: str) -> list[WatchHub[Any]]:
+        """The open shared watches of ``namespace`` in this loop (read on the loop's thread)."""
+
+        async def find() -> list[WatchHub[Any]]:
+            loop = id(asyncio.get_running_loop())
+            return [h for h in WatchHub.active() if h.key.namespace == namespace and h.key.loop == loop]
+
+        return self.thread.run(find())
+
+    def watching(self, namespace: str, count: int, timeout: float = 60.0) -> WatchHub[Any]:
+        """Return the shared watch once it is established, ``count`` waits follow it and their
+        first reads are answered: from then on, only a change (or a fault) can end a wait."""
+
+        async def state() -> WatchHub[Any] | None:
+            loop = id(asyncio.get_running_loop())
+            for hub in WatchHub.active():
+                if hub.key.namespace != namespace or hub.key.loop != loop or not hub.ready.done():
+                    continue
+                reading = hub._pending_reads or (hub._read_task is not None and not hub._read_task.done())
+                if hub.subscribers == count and not reading:
+                    return hub
+            return None
+
+        return wait_until(
+            lambda: self.thread.run(state()), timeout, f"{count} trigger waits watching {namespace}"
+        )
+
+    def wait_fired(self, names: Iterable[str], timeout: float = 120.0) -> None:
+        """Block until the triggers of ``names`` have ended (their ``run()`` returned)."""
+        futures = [self.tasks[name] for name in names]
+        done, pending = concurrent.futures.wait(futures, timeout)
+        if pending:
+            silent = sorted(name for name, future in self.tasks.items() if future in pending)
+            pytest.fail(f"{len(pending)} trigger waits did not end within {timeout:.0f}s: {silent[:10]}")
+        for future in done:
+            future.result()  # a trigger that raised fails the test with its error
+
+    def cancel(self) -> None:
+        """Cancel every trigger task (the triggerer goes away) and wait until they are gone."""
+        for future in self.tasks.values():
+            future.cancel()
+        concurrent.futures.wait(list(self.tasks.values()), 30)
+
+    def close(self) -> None:
+        """Close this loop's shared watches (their connections) and stop the loop."""
+        self.thread.run(WatchHub.shutdown())
+        self.thread.close()
+
+
+@pytest.fixture
+def triggerer() -> Iterator[Triggerer]:
+    running = Triggerer()
+    yield running
+    running.cancel()
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def own_plane() -> Iterator[ControlPlane]:
+    """A control plane of this module's own: its tests kill the API server."""
+    with ControlPlane() as plane:
+        yield plane
+
+
+__all__ = ["Cluster", "Triggerer", "create_namespace", "use_connection", "wait_until"]
