@@ -15,22 +15,22 @@ import tempfile
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="kontinue-reliability-airflow-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
-import asyncio  # noqa: E402
-import concurrent.futures  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Callable, Iterable, Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, TypeVar  # noqa: E402
+import asyncio
+import concurrent.futures
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
 
-import pytest  # noqa: E402
-from kubernetes import client as k8s  # noqa: E402
+import pytest
+from kubernetes import client as k8s
 
-from airflow_provider_kontinue.hooks.connection import connection_json  # noqa: E402
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane  # noqa: E402
-from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger  # noqa: E402
-from airflow_provider_kontinue.triggers.hub import WatchHub  # noqa: E402
-from tests.integration.client.conftest import Cluster, EventLoopThread  # noqa: E402
+from airflow_provider_kontinue.hooks.connection import connection_json
+from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
+from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
+from airflow_provider_kontinue.triggers.hub import WatchHub
+from tests.integration.client.conftest import Cluster, EventLoopThread
 
 T = TypeVar("T")
 
@@ -40,7 +40,9 @@ def use_connection(
 ) -> str:
     """Define a ``kontinue`` connection to the sandbox (``AIRFLOW_CONN_<ID>``); returns its id."""
     conn_id = f"kontinue_rel_{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection_json(str(kubeconfig), namespace, **fields))
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}", connection_json(str(kubeconfig), namespace, **fields)
+    )
     return conn_id
 
 
@@ -50,7 +52,7 @@ def create_namespace(api: k8s.ApiClient, stem: str) -> str:
     return name
 
 
-def wait_until(condition: Callable[[], T], timeout: float = 60.0, what: str = "condition") -> T:
+def wait_until(condition: Callable[[], T | None], timeout: float = 60.0, what: str = "condition") -> T:
     """Poll ``condition`` from the test (the code under test never polls)."""
     deadline = time.monotonic() + timeout
     while True:

@@ -7,12 +7,12 @@ every wait ends with exactly one event carrying the execution's final phase and 
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from airflow.sdk.module_loading import import_string
 from kubernetes import client as k8s
 
 from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
@@ -46,6 +46,13 @@ def assert_one_right_event_each(triggerer: Triggerer, names: list[str]) -> None:
         phase, result = expected_end(index, name)
         assert event["status"] == "done", event
         assert (event["name"], event["phase"], event["result"]) == (name, phase, result), event
+
+
+def rebuild(classpath: str, kwargs: dict[str, Any]) -> KontinueExecutionTrigger:
+    """A trigger made again from what ``serialize()`` gave, as Airflow's triggerer does."""
+    module, _, name = classpath.rpartition(".")
+    trigger: KontinueExecutionTrigger = getattr(importlib.import_module(module), name)(**kwargs)
+    return trigger
 
 
 def triggers(conn_id: str, namespace: str, names: list[str]) -> list[KontinueExecutionTrigger]:
@@ -145,7 +152,7 @@ def test_triggers_rebuilt_from_their_kwargs_fire_for_executions_that_ended_unwat
     cluster.archive(cluster.get("executions", names[-1]))
     second = Triggerer()
     try:
-        rebuilt = [import_string(path)(**kwargs) for path, kwargs in serialized]
+        rebuilt = [rebuild(path, kwargs) for path, kwargs in serialized]
         started = time.monotonic()
         second.start(rebuilt)
         second.wait_fired(names, 60)
