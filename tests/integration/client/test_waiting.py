@@ -169,6 +169,8 @@ def test_twenty_waits_relist_after_etcd_compaction_and_all_complete(
         cluster = Cluster(api, "compacted")
         for name in names:
             cluster.execution(name, status={"phase": "Executing"})
+        for i in range(2):  # later writes, so every execution's version is below the compacted one
+            k8s.CoreV1Api(api).create_namespaced_config_map("compacted", {"metadata": {"name": f"pad-{i}"}})
         kontinue = make_client(
             mode, plane, "compacted", event_loop_thread, options={"qps": 500, "burst": 500}
         )

@@ -298,15 +298,19 @@ class Kontinue:
         self.wait(plural, name, lambda o: o is None, timeout=timeout, what=f"{plural}/{name} to be deleted")
 
     @contextlib.contextmanager
-    def phases(self, name: str) -> Iterator[list[str]]:
-        """Record every phase the execution ``name`` passes through, in order, while in the block."""
+    def phases(self, name: str, since: str = "0") -> Iterator[list[str]]:
+        """Record every phase the execution ``name`` passes through, in order, while in the block.
+
+        ``since``: the resourceVersion to watch from (the creation's, to see every phase even when
+        the emulator moves faster than the watch starts); ``"0"`` starts from the current state.
+        """
         seen: list[str] = []
         stop = threading.Event()
         started = threading.Event()
 
         def record() -> None:
             stream = watch.Watch()
-            version = "0"
+            version = since
             try:
                 while not stop.is_set():
                     started.set()

@@ -14,7 +14,7 @@ def test_an_execution_goes_pending_executing_completed_with_its_result_and_bookk
         "greet", [{"log": "hi {{ args.name }}"}, {"return": {"greeting": "hi {{ args.name }}"}}]
     )
     created = kontinue.execution("greet", {"name": "ada"}, name="greet-1")
-    with kontinue.phases("greet-1") as seen:
+    with kontinue.phases("greet-1", since=created["metadata"]["resourceVersion"]) as seen:
         done = kontinue.wait_phase("greet-1", "Completed")
     assert seen[0] == "Pending"
     assert seen[-1] == "Completed"

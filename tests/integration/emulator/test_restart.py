@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
-from airflow_provider_kontinue.sandbox.errors import SandboxError
 from tests.integration.emulator.conftest import Kontinue, status
 
 
@@ -89,31 +87,13 @@ def test_killing_the_emulator_mid_run_loses_no_execution(kontinue: Kontinue) -> 
     kontinue.wait_phase("ex-b", "Suspended")
 
 
-def restart_apiserver(plane: ControlPlane, timeout: float = 60.0) -> None:
-    """``plane.restart_apiserver()``, retried while the old process's port is not free yet.
+def restart_apiserver(plane: ControlPlane) -> None:
+    """Kill the session's API server and start it again on the same port and etcd.
 
-    Connections the dead API server had accepted can hold its port for a moment (a server-side
-    socket in FIN_WAIT2 blocks a new listener even with SO_REUSEADDR), so the first start may
-    fail with "address already in use"; a retry after a short pause succeeds.
-
-    Call it from the main thread: the sandbox's processes die with the *thread* that started them
-    (``PR_SET_PDEATHSIG`` is per thread on Linux), so an API server restarted from a worker thread
-    (``asyncio.to_thread``, an executor) is killed as soon as that thread ends.
+    Safe from any thread: the sandbox forks its processes from one long-lived thread, and
+    ``ControlPlane.restart_apiserver`` waits out a port still held by the dead server's connections.
     """
-    if threading.current_thread() is not threading.main_thread():
-        raise RuntimeError(
-            "restart the API server from the main thread: a process spawned with die_with_parent "
-            "from another thread is SIGKILLed when that thread exits (PR_SET_PDEATHSIG)"
-        )
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            plane.restart_apiserver()
-            return
-        except SandboxError as err:
-            if "address already in use" not in str(err) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+    plane.restart_apiserver()
 
 
 def test_the_emulator_rides_out_an_api_server_restart(
