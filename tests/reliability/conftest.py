@@ -64,6 +64,18 @@ def wait_until(condition: Callable[[], T | None], timeout: float = 60.0, what: s
         time.sleep(0.05)
 
 
+class TaskInstanceStub:
+    """The parts of a running task instance the spawn operator reads, and the XComs it pushes."""
+
+    def __init__(self) -> None:
+        self.dag_id, self.task_id, self.map_index, self.try_number = "security", "spawn", -1, 1
+        self.run_id = f"manual__{uuid.uuid4().hex[:8]}"
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+
 class Triggerer:
     """A triggerer in miniature: one event loop on its own thread running ``trigger.run()`` tasks.
 
@@ -151,4 +163,4 @@ def own_plane() -> Iterator[ControlPlane]:
         yield plane
 
 
-__all__ = ["Cluster", "Triggerer", "create_namespace", "use_connection", "wait_until"]
+__all__ = ["Cluster", "TaskInstanceStub", "Triggerer", "create_namespace", "use_connection", "wait_until"]

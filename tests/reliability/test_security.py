@@ -22,21 +22,15 @@ from airflow_provider_kontinue.sandbox.users import (
     grant,
 )
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
-from tests.reliability.conftest import Cluster, Triggerer, create_namespace, use_connection
+from tests.reliability.conftest import (
+    Cluster,
+    TaskInstanceStub,
+    Triggerer,
+    create_namespace,
+    use_connection,
+)
 
 ETCD_OBJECT_LIMIT = 1_572_864  # etcd's default --max-request-bytes (1.5 MiB)
-
-
-class TaskInstanceStub:
-    """The parts of a running task instance the spawn operator reads, and the XComs it pushes."""
-
-    def __init__(self) -> None:
-        self.dag_id, self.task_id, self.map_index, self.try_number = "security", "spawn", -1, 1
-        self.run_id = f"manual__{uuid.uuid4().hex[:8]}"
-        self.xcom: dict[str, Any] = {}
-
-    def xcom_push(self, key: str, value: Any) -> None:
-        self.xcom[key] = value
 
 
 def run_spawn(
