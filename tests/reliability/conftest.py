@@ -34,6 +34,20 @@ from tests.integration.client.conftest import Cluster, EventLoopThread
 
 T = TypeVar("T")
 
+FIGURES: dict[str, float] = {}
+"""Figures measured by this run's tests, printed at its end (docs/reliability.md quotes them)."""
+
+
+def record_figure(name: str, value: float) -> None:
+    FIGURES[name] = round(value, 3)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.write_sep("-", "reliability figures")
+        for name, value in FIGURES.items():
+            terminalreporter.write_line(f"{name} = {value}")
+
 
 def use_connection(
     monkeypatch: pytest.MonkeyPatch, kubeconfig: Path | str, namespace: str, **fields: Any
@@ -136,6 +150,13 @@ class Triggerer:
         for future in done:
             future.result()  # a trigger that raised fails the test with its error
 
+    def record(self, scenario: str, names: list[str], since: float) -> None:
+        """Record how many of ``names`` fired, the extra events, and the seconds from ``since`` to
+        the last event."""
+        record_figure(f"{scenario}_waits_completed", sum(1 for name in names if self.events.get(name)))
+        record_figure(f"{scenario}_duplicates", sum(max(0, len(self.events.get(n, [])) - 1) for n in names))
+        record_figure(f"{scenario}_last_event_s", max(self.fired_at[n] for n in names) - since)
+
     def cancel(self) -> None:
         """Cancel every trigger task (the triggerer goes away) and wait until they are gone."""
         for future in self.tasks.values():
@@ -163,4 +184,12 @@ def own_plane() -> Iterator[ControlPlane]:
         yield plane
 
 
-__all__ = ["Cluster", "TaskInstanceStub", "Triggerer", "create_namespace", "use_connection", "wait_until"]
+__all__ = [
+    "Cluster",
+    "TaskInstanceStub",
+    "Triggerer",
+    "create_namespace",
+    "record_figure",
+    "use_connection",
+    "wait_until",
+]

@@ -4,6 +4,7 @@ waits, which only watch the API server, still end with the execution's result.""
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,10 +94,12 @@ def test_a_trigger_wait_completes_across_an_emulator_restart(
             for name in names
         )
         wait_all_in_phase(client, names, "Executing")
+        fault = time.monotonic()
         emulator.kill()
         assert not any(triggerer.events.values()), "a wait ended while the executions were running"
         emulator.start()
         triggerer.wait_fired(names, 60)
+        triggerer.record("emulator_restart", names, fault)
         for n, name in enumerate(names):
             (event,) = triggerer.events[name]
             assert (event["status"], event["phase"], event["result"]) == (

@@ -17,7 +17,13 @@ from kubernetes import client as k8s
 
 from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
-from tests.reliability.conftest import Cluster, Triggerer, create_namespace, use_connection
+from tests.reliability.conftest import (
+    Cluster,
+    Triggerer,
+    create_namespace,
+    record_figure,
+    use_connection,
+)
 
 FINAL_PHASES = ("Completed", "Failed", "Canceled")
 
@@ -76,6 +82,7 @@ def test_100_trigger_waits_ride_out_an_api_server_restart(
         triggerer.watching(namespace, len(names))
         finish(cluster, names[:20])  # these end before the fault
         triggerer.wait_fired(names[:20], 60)
+    fault = time.monotonic()
     own_plane.restart_apiserver()  # every connection drops; etcd keeps the data
     with own_plane.api_client() as api:
         cluster = Cluster(api, namespace)
@@ -86,6 +93,7 @@ def test_100_trigger_waits_ride_out_an_api_server_restart(
         triggerer.watching(namespace, 40)  # the waits for the last 40 follow a live watch again
         finish(cluster, names[60:], 60)
     triggerer.wait_fired(names, 120)
+    triggerer.record("apiserver_restart", names, fault)
     assert_one_right_event_each(triggerer, names)
 
 
@@ -113,6 +121,7 @@ def test_trigger_waits_relist_after_etcd_compaction_and_all_end_right(
         other = create_namespace(api, "churn")
         for i in range(5):
             Cluster(api, other).execution(f"churn-{i}")
+    fault = time.monotonic()
     uncached_plane.compact_etcd()
     uncached_plane.restart_apiserver()  # the shared watch resumes from a revision etcd no longer has
     with uncached_plane.api_client() as api:
@@ -121,6 +130,8 @@ def test_trigger_waits_relist_after_etcd_compaction_and_all_end_right(
         relisted = triggerer.watching(namespace, len(names) - 10, 60)
         finish(cluster, names[10:], 10)
     triggerer.wait_fired(names, 120)
+    triggerer.record("compaction_410", names, fault)
+    record_figure("compaction_410_relists", hub.relists)
     assert_one_right_event_each(triggerer, names)
     assert relisted is hub, "the shared watch was replaced instead of relisting"
     assert hub.relists >= 1, "the watch never saw 410 Gone"
@@ -157,6 +168,7 @@ def test_triggers_rebuilt_from_their_kwargs_fire_for_executions_that_ended_unwat
         second.start(rebuilt)
         second.wait_fired(names, 60)
         elapsed = time.monotonic() - started
+        second.record("triggerer_rebuilt", names, started)
         assert_one_right_event_each(second, names)
         assert second.events[names[-1]][0]["phase"] == expected_end(len(names) - 1, names[-1])[0]
         assert elapsed < 10, f"rebuilt triggers took {elapsed:.1f}s to fire for executions that had ended"
