@@ -18,6 +18,8 @@ from airflow_provider_kontinue.sandbox.emulator import process as emulator_proce
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
 from tests.reliability.conftest import Cluster, Triggerer, create_namespace, use_connection
 
+pytestmark = pytest.mark.integration
+
 SPEED = 10.0
 
 

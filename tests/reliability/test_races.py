@@ -17,6 +17,8 @@ from airflow_provider_kontinue.operators.control import KontinueCancelOperator, 
 from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from tests.reliability.conftest import Cluster, TaskInstanceStub, create_namespace, use_connection
 
+pytestmark = pytest.mark.integration
+
 RACERS = 8
 
 

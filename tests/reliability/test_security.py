@@ -30,6 +30,8 @@ from tests.reliability.conftest import (
     use_connection,
 )
 
+pytestmark = pytest.mark.integration
+
 ETCD_OBJECT_LIMIT = 1_572_864  # etcd's default --max-request-bytes (1.5 MiB)
 
 

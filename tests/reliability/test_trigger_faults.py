@@ -25,6 +25,8 @@ from tests.reliability.conftest import (
     use_connection,
 )
 
+pytestmark = pytest.mark.integration
+
 FINAL_PHASES = ("Completed", "Failed", "Canceled")
 
 
