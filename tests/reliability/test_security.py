@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +14,12 @@ from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 from kubernetes import client as k8s
 
 from airflow_provider_kontinue.client import KontinueClient, ValidationError
+from airflow_provider_kontinue.operators.control import (
+    KontinueCancelOperator,
+    KontinueResumeOperator,
+    KontinueRetryOperator,
+    KontinueSkipOperator,
+)
 from airflow_provider_kontinue.operators.spawn import KontinueSpawnOperator
 from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from airflow_provider_kontinue.sandbox.users import (
@@ -306,3 +313,59 @@ def test_the_spawn_operator_refuses_deeply_nested_arguments_before_any_write(
     with pytest.raises(AirflowFailException, match="depth"):
         run_spawn(conn_id, function="work", arguments=arguments)
     assert cluster.list("executions") == []
+
+
+CONTROL_OPERATORS: dict[str, tuple[Callable[[str], Any], str, str]] = {
+    "cancel": (
+        lambda conn: KontinueCancelOperator(
+            task_id="cancel", execution_name="running", kontinue_conn_id=conn
+        ),
+        "patch",
+        "executions/status",
+    ),
+    "skip": (
+        lambda conn: KontinueSkipOperator(task_id="skip", execution_name="running", kontinue_conn_id=conn),
+        "patch",
+        "executions/status",
+    ),
+    "retry": (
+        lambda conn: KontinueRetryOperator(task_id="retry", execution_name="failed", kontinue_conn_id=conn),
+        "patch",
+        "executions",
+    ),
+    "resume": (
+        lambda conn: KontinueResumeOperator(task_id="resume", suspension_name="gate", kontinue_conn_id=conn),
+        "patch",
+        "suspensions/status",
+    ),
+}
+
+
+@pytest.mark.parametrize("action", list(CONTROL_OPERATORS))
+def test_control_operators_of_a_read_only_user_fail_naming_the_refusal_and_change_nothing(
+    control_plane: ControlPlane,
+    admin_api: k8s.ApiClient,
+    guarded: tuple[str, Cluster],
+    monkeypatch: pytest.MonkeyPatch,
+    action: str,
+) -> None:
+    namespace, cluster = guarded
+    cluster.execution("running", status={"phase": "Suspended"})
+    cluster.execution("failed", status={"phase": "Failed", "message": "boom"})
+    cluster.suspension("gate", parent="running", root="running")
+    before = {
+        plural: [(o["metadata"]["name"], o["metadata"]["resourceVersion"]) for o in cluster.list(plural)]
+        for plural in ("executions", "suspensions")
+    }
+    user = add_user(control_plane, f"viewer-{namespace}")
+    grant(admin_api, user.name, KONTINUE_VIEWER_RULES, namespace=namespace)
+    conn_id = use_connection(monkeypatch, user.kubeconfig, namespace)
+    make, verb, resource = CONTROL_OPERATORS[action]
+    with pytest.raises(AirflowFailException) as refused:
+        make(conn_id).execute({"ti": TaskInstanceStub()})
+    assert_names_the_refusal(str(refused.value), verb, resource, namespace)
+    after = {
+        plural: [(o["metadata"]["name"], o["metadata"]["resourceVersion"]) for o in cluster.list(plural)]
+        for plural in ("executions", "suspensions")
+    }
+    assert after == before  # nothing partial was written
