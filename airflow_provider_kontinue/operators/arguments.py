@@ -21,17 +21,27 @@ def _preview(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _check_finite(value: Any, where: str) -> None:
+MAX_NESTING = 100
+"""Deepest nesting accepted in arguments: deeper JSON is almost surely a mistake or an attack, and
+would overflow the recursion of the JSON encoders on the way to the API server."""
+
+
+def _check_finite(value: Any, where: str, depth: int = 0) -> None:
+    if depth > MAX_NESTING:
+        raise ArgumentsError(
+            f"{where.split('.')[0].split('[')[0]}: nested deeper than {MAX_NESTING} levels; flatten the "
+            "arguments or pass large structures by reference"
+        )
     if isinstance(value, float) and not math.isfinite(value):
         raise ArgumentsError(f"{where}: {value} is not a JSON number")
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ArgumentsError(f"{where}: object keys must be strings, got {key!r}")
-            _check_finite(item, f"{where}.{key}")
+            _check_finite(item, f"{where}.{key}", depth + 1)
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            _check_finite(item, f"{where}[{index}]")
+            _check_finite(item, f"{where}[{index}]", depth + 1)
 
 
 def parse_arguments(value: Any, field: str = "arguments") -> dict[str, Any]:
@@ -47,6 +57,10 @@ def parse_arguments(value: Any, field: str = "arguments") -> dict[str, Any]:
             return {}
         try:
             parsed = json.loads(text)
+        except RecursionError:
+            raise ArgumentsError(
+                f"{field}: the rendered JSON is nested deeper than Python can read; flatten it"
+            ) from None
         except json.JSONDecodeError as err:
             raise ArgumentsError(
                 f"{field}: the rendered value is not valid JSON ({err.msg} at line {err.lineno}, column "
