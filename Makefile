@@ -19,8 +19,29 @@ $(INSTALLED): pyproject.toml setup.cfg
 binaries: $(INSTALLED)
 	$(BIN)/kontinue-sandbox binaries
 
+# The demo: a sandbox with the kontinue emulator and the example Functions, one example DAG run end to
+# end with `airflow dags test` in a throwaway AIRFLOW_HOME (sqlite), then everything is stopped and
+# removed. The screen shows the run's kontinue lines (the worker's own log lines among them); the
+# whole Airflow log is kept in $(DEMO_LOG).
+DEMO_DAG ?= kontinue_hello
+DEMO_LOG ?= /tmp/kontinue-demo.log
 demo: $(INSTALLED) binaries
-	$(PY) -m airflow_provider_kontinue.sandbox.demo
+	@set -e; \
+	export KONTINUE_SANDBOX_HOME="$$(mktemp -d)" AIRFLOW_HOME="$$(mktemp -d)"; \
+	trap '$(BIN)/kontinue-sandbox down >/dev/null || true; rm -rf "$$AIRFLOW_HOME" "$$KONTINUE_SANDBOX_HOME"' EXIT; \
+	$(BIN)/kontinue-sandbox up --examples; \
+	echo "== the Airflow connection for it: $(BIN)/kontinue-sandbox env"; \
+	$(BIN)/kontinue-sandbox env; \
+	eval "$$($(BIN)/kontinue-sandbox env --export)"; \
+	export AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE=True; \
+	mkdir -p "$$AIRFLOW_HOME/dags"; cp example_dags/*.py "$$AIRFLOW_HOME/dags/"; \
+	echo "== airflow db migrate (sqlite in a temporary AIRFLOW_HOME)"; \
+	$(BIN)/airflow db migrate > "$(DEMO_LOG)" 2>&1; \
+	echo "== airflow dags test $(DEMO_DAG)   (full log: $(DEMO_LOG))"; \
+	$(BIN)/airflow dags test $(DEMO_DAG) 2>&1 | tee -a "$(DEMO_LOG)" \
+	  | grep --line-buffered -E 'kontinue:|kontinue worker|kontinue said|DAG TEST\] (starting|running trigger|Trigger)|Returned value|DagRun Finished' \
+	  | sed -E 's/ \[(airflow|task)[^]]*\] loc=[^ ]+//; s/^[0-9T:.-]+Z //; s/\[info +\] //; s/(state=[a-z]+).*/\1/'; \
+	grep -q "Marking run .* successful" "$(DEMO_LOG)" && echo "== $(DEMO_DAG) succeeded; stopping the sandbox"
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

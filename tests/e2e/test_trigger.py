@@ -4,8 +4,10 @@ a terminal phase, and waits that survive an API server restart (broken watches, 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import pytest
 
@@ -17,6 +19,7 @@ from tests.e2e.conftest import Airflow, wait_until
 from tests.integration.emulator.test_restart import restart_apiserver
 
 pytestmark = pytest.mark.integration
+T = TypeVar("T")
 
 
 def test_many_triggers_share_one_watch_and_each_gets_its_own_event(
@@ -61,32 +64,41 @@ def test_a_wait_survives_an_api_server_restart(
     airflow: Airflow, kontinue: KontinueClient, control_plane: ControlPlane
 ) -> None:
     execution = kontinue.spawn("deploy", {"version": "9.9.9"})  # suspends until approved
+    # The trigger runs on an event loop in a thread: the API server must be restarted from the main
+    # thread (its process dies with the thread that started it).
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
 
-    async def scenario() -> Any:
+    def on_loop(coroutine: Coroutine[Any, Any, T], timeout: float = 90) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout)
+
+    async def start() -> asyncio.Future[Any]:
         trigger = KontinueExecutionTrigger(
             name=execution.name, namespace=airflow.namespace, stream_logs=False
         )
-        waiting = asyncio.ensure_future(anext(trigger.run()))
-        await asyncio.to_thread(wait_until, lambda: kontinue.get(execution.name).phase == "Suspended", 60)
-        await asyncio.wait_for(_established(), 30)  # the trigger is watching
-        await asyncio.to_thread(restart_apiserver, control_plane)  # every watch breaks, old versions expire
-        await asyncio.sleep(1)
-        assert not waiting.done()
+        return asyncio.ensure_future(anext(trigger.run()))
 
-        def approve() -> None:
-            with KontinueClient.connect(control_plane.kubeconfig, namespace=airflow.namespace) as fresh:
-                deadline = time.monotonic() + 30
-                while not fresh.resume_execution(execution.name) and time.monotonic() < deadline:
-                    time.sleep(0.2)
-
-        await asyncio.to_thread(approve)
+    async def finish(waiting: asyncio.Future[Any]) -> tuple[Any, int]:
         event = await asyncio.wait_for(waiting, 90)
         (hub,) = WatchHub.active()
         relists = hub.relists
         await WatchHub.shutdown()
         return event, relists
 
-    event, relists = asyncio.run(scenario())
+    try:
+        waiting = on_loop(start())
+        wait_until(lambda: kontinue.get(execution.name).phase == "Suspended", 60)
+        on_loop(asyncio.wait_for(_established(), 30))  # the trigger is watching
+        restart_apiserver(control_plane)  # every watch breaks; old resourceVersions expire
+        time.sleep(1)
+        assert not waiting.done()
+        with KontinueClient.connect(control_plane.kubeconfig, namespace=airflow.namespace) as fresh:
+            wait_until(lambda: fresh.resume_execution(execution.name), 30, "the approval")
+        event, relists = on_loop(finish(waiting))
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
     assert relists >= 1  # the restarted server expired the old resourceVersion: relisted, went on
     assert event.payload["status"] == "done"
     assert event.payload["phase"] == "Completed"
