@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowNotFoundException
+
 from airflow_provider_kontinue.client import (
     TERMINAL_PHASES,
     AsyncKontinueClient,
@@ -33,10 +35,18 @@ from airflow_provider_kontinue.client import (
     UnauthorizedError,
     ValidationError,
 )
+from airflow_provider_kontinue.hooks.connection import ConnectionFieldError
 from airflow_provider_kontinue.triggers.hub import WatchHub
 from airflow_provider_kontinue.triggers.logs import LogForwarder
 
-PERMANENT_ERRORS = (ForbiddenError, UnauthorizedError, ConfigError, ValidationError)
+PERMANENT_ERRORS = (
+    ForbiddenError,
+    UnauthorizedError,
+    ConfigError,
+    ValidationError,
+    ConnectionFieldError,  # the connection is malformed
+    AirflowNotFoundException,  # the connection is not defined (in the triggerer)
+)
 BACKOFF_INITIAL = 0.5
 BACKOFF_MAX = 30.0
 

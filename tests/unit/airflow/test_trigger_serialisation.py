@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
+from typing import Any
+
+import pytest
 
 from airflow_provider_kontinue.client import Execution
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
@@ -87,3 +91,17 @@ def test_after_a_retry_states_from_before_the_retry_do_not_end_the_wait() -> Non
     assert not wait.reached(_execution("Failed", observed=1))  # the controller has not seen the retry
     assert wait.reached(_execution("Failed", observed=2))
     assert wait.reached(_execution("Completed", observed=2))
+
+
+def test_a_trigger_whose_connection_is_missing_fires_an_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_KONTINUE_ABSENT", raising=False)
+    trigger = KontinueExecutionTrigger(name="x", namespace="ns", kontinue_conn_id="kontinue_absent")
+
+    async def first() -> Any:
+        return await anext(trigger.run())
+
+    event = asyncio.run(first())
+    assert event.payload["status"] == "error"
+    assert "AIRFLOW_CONN_KONTINUE_ABSENT" in event.payload["message"]
