@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import aiohttp
 
 from .context import Deadline
-from .errors import KontinueError, error_from_status
+from .errors import KontinueError, TLSVerificationError, error_from_status
 from .protocol import (
     Call,
     CloseStream,
@@ -175,14 +175,17 @@ class AsyncDriver:
                 _request_timeout=timeout,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as err:
-            message = f"cannot reach the API server ({type(err).__name__}: {err})"
             if isinstance(err, aiohttp.ClientSSLError):
-                message = (
+                raise TLSVerificationError(
                     f"cannot reach the API server: TLS verification failed ({err}); check the "
-                    "kubeconfig's certificate-authority for this cluster"
-                )
+                    "kubeconfig's certificate-authority for this cluster",
+                    verb=call.verb,
+                    resource=call.resource,
+                    namespace=call.namespace,
+                    name=call.name,
+                ) from None
             raise TransportError(
-                message,
+                f"cannot reach the API server ({type(err).__name__}: {err})",
                 verb=call.verb,
                 resource=call.resource,
                 namespace=call.namespace,

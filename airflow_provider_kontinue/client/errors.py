@@ -39,6 +39,7 @@ __all__ = [
     "NotFoundError",
     "ResultDecodeError",
     "ServerError",
+    "TLSVerificationError",
     "UnauthorizedError",
     "ValidationError",
     "WatchError",
@@ -356,6 +357,16 @@ class ConfigError(KontinueError):
 
     category = "config error"
     show_status = False
+
+
+class TLSVerificationError(ConfigError):
+    """The API server's certificate is not signed by the CA the configuration trusts.
+
+    A configuration problem, not a passing fault: retrying cannot help, so watches and waits end
+    with it at once instead of reconnecting.
+    """
+
+    category = "TLS verification failed"
 
 
 # --- Kubernetes Status -> exception ---------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import urllib3
 
 from .context import Deadline
-from .errors import KontinueError, error_from_status
+from .errors import KontinueError, TLSVerificationError, error_from_status
 from .protocol import (
     Call,
     CloseStream,
@@ -41,14 +41,25 @@ _SLICE = 0.25
 REQUEST_TIMEOUT = 60.0
 
 
-def _unreachable(err: Exception) -> str:
+def _unreachable(err: Exception, call: Call) -> KontinueError:
+    """The error for a request that never got an answer: TLS refusals are permanent."""
     reason = getattr(err, "reason", None) or err
     if isinstance(reason, (urllib3.exceptions.SSLError, ssl.SSLError)):
-        return (
+        return TLSVerificationError(
             f"cannot reach the API server: TLS verification failed ({reason}); check the kubeconfig's "
-            "certificate-authority for this cluster"
+            "certificate-authority for this cluster",
+            verb=call.verb,
+            resource=call.resource,
+            namespace=call.namespace,
+            name=call.name,
         )
-    return f"cannot reach the API server ({type(err).__name__}: {reason})"
+    return TransportError(
+        f"cannot reach the API server ({type(err).__name__}: {reason})",
+        verb=call.verb,
+        resource=call.resource,
+        namespace=call.namespace,
+        name=call.name,
+    )
 
 
 class _Stream:
@@ -217,13 +228,7 @@ class SyncDriver:
         try:
             return self.api_client.call_api(method, url, headers, body, _request_timeout=timeout)
         except (urllib3.exceptions.HTTPError, OSError) as err:
-            raise TransportError(
-                _unreachable(err),
-                verb=call.verb,
-                resource=call.resource,
-                namespace=call.namespace,
-                name=call.name,
-            ) from None
+            raise _unreachable(err, call) from None
 
     def _call(self, call: Call, deadline: Deadline) -> Response:
         read = deadline.bound(REQUEST_TIMEOUT)

@@ -65,3 +65,34 @@ def test_turning_tls_verification_off_warns(control_plane: ControlPlane) -> None
         client = KontinueClient.connect(document, namespace="default", verify_ssl=False)
     with client:
         assert client.list() == []  # it works, unverified: the warning is the only guard left
+
+
+def test_a_trigger_whose_connection_trusts_another_ca_ends_at_once_naming_tls(
+    control_plane: ControlPlane, admin_api: k8s.ApiClient, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong CA is a configuration error: the wait ends with it instead of retrying until its
+    deadline (or forever, without one)."""
+    import time
+
+    from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
+    from tests.reliability.conftest import Triggerer, use_connection
+
+    namespace = create_namespace(admin_api, "wrong-ca-trigger")
+    Cluster(admin_api, namespace).execution("guarded", status={"phase": "Executing"})
+    kubeconfig = tmp_path / "impostor.yaml"
+    kubeconfig.write_text(yaml.safe_dump(impostor_kubeconfig(control_plane)))
+    conn_id = use_connection(monkeypatch, kubeconfig, namespace)
+    triggerer = Triggerer()
+    try:
+        started = time.monotonic()
+        triggerer.start(
+            [KontinueExecutionTrigger(name="guarded", namespace=namespace, kontinue_conn_id=conn_id)]
+        )
+        triggerer.wait_fired(["guarded"], 30)
+        elapsed = time.monotonic() - started
+    finally:
+        triggerer.close()
+    (event,) = triggerer.events["guarded"]
+    assert event["status"] == "error", event
+    assert "TLS verification failed" in event["message"]
+    assert elapsed < 10
