@@ -96,7 +96,7 @@ class WatchHub(Generic[R]):
     """A shared watch of one kind in one namespace, and its subscribers."""
 
     _hubs: ClassVar[dict[HubKey, WatchHub[Any]]] = {}
-    _lock: ClassVar[asyncio.Lock | None] = None
+    _making: ClassVar[dict[HubKey, asyncio.Future[Any]]] = {}
 
     def __init__(self, key: HubKey, model: type[R], client: AsyncKontinueClient) -> None:
         self.key = key
@@ -145,13 +145,7 @@ class WatchHub(Generic[R]):
         """
         kind_of(model)
         key = HubKey(id(asyncio.get_running_loop()), conn_id, namespace, model.KIND)
-        hub: WatchHub[R] | None = cls._hubs.get(key)
-        if hub is None or hub.closed:
-            client = await make_client()
-            hub = cls._hubs.get(key)  # another waiter may have opened it meanwhile
-            if hub is None or hub.closed:
-                hub = WatchHub(key, model, client)
-                cls._hubs[key] = hub
+        hub: WatchHub[R] = await cls._open(key, model, make_client)
         subscription: Subscription[R] = Subscription(hub, names, match)
         if queue is not None:
             subscription.queue = queue
@@ -161,6 +155,31 @@ class WatchHub(Generic[R]):
             yield subscription
         finally:
             hub._remove(subscription)
+
+    @classmethod
+    async def _open(cls, key: HubKey, model: type[R], make_client: Callable[[], Any]) -> WatchHub[R]:
+        """The open hub for ``key``, made by the first waiter; waiters arriving meanwhile share
+        that one making (a thousand triggers starting together build one client, not 1,000)."""
+        hub: WatchHub[R] | None = cls._hubs.get(key)
+        if hub is not None and not hub.closed:
+            return hub
+        making = cls._making.get(key)
+        if making is not None:
+            made: WatchHub[R] = await asyncio.shield(making)
+            return made
+        making = asyncio.get_running_loop().create_future()
+        cls._making[key] = making
+        try:
+            hub = WatchHub(key, model, await make_client())
+        except BaseException as err:
+            making.set_exception(err if isinstance(err, Exception) else HubClosed(str(err)))
+            making.exception()  # retrieved: the waiters that share it re-raise it
+            raise
+        finally:
+            del cls._making[key]
+        cls._hubs[key] = hub
+        making.set_result(hub)
+        return hub
 
     def _add(self, subscription: Subscription[R]) -> None:
         if self._linger is not None:

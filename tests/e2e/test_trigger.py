@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from airflow_provider_kontinue.client import KontinueClient
+from airflow_provider_kontinue.client import AsyncKontinueClient, Execution, KontinueClient
 from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
 from airflow_provider_kontinue.triggers.hub import WatchHub
@@ -103,3 +103,30 @@ def test_a_wait_survives_an_api_server_restart(
     assert event.payload["status"] == "done"
     assert event.payload["phase"] == "Completed"
     assert event.payload["result"]["version"] == "9.9.9"
+
+
+def test_waiters_arriving_together_build_one_client_and_one_watch(
+    airflow: Airflow, control_plane: ControlPlane
+) -> None:
+    made: list[AsyncKontinueClient] = []
+
+    async def make_client() -> AsyncKontinueClient:
+        await asyncio.sleep(0.2)  # slow, like reading a connection and a kubeconfig
+        client = await AsyncKontinueClient.connect(control_plane.kubeconfig, namespace=airflow.namespace)
+        made.append(client)
+        return client
+
+    async def one(i: int) -> int:
+        names = frozenset({f"x-{i}"})
+        async with WatchHub.subscribe(
+            "kontinue_default", airflow.namespace, Execution, make_client, names
+        ) as sub:
+            return id(sub.hub)
+
+    async def scenario() -> set[int]:
+        hubs = set(await asyncio.gather(*(one(i) for i in range(50))))
+        await WatchHub.shutdown()
+        return hubs
+
+    assert len(asyncio.run(scenario())) == 1
+    assert len(made) == 1
