@@ -7,6 +7,7 @@ the rights granted to it with ``grant``: RBAC decisions in tests are the real AP
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -137,3 +138,32 @@ def grant(
     else:
         rbac.create_cluster_role(role)
         rbac.create_cluster_role_binding(binding)
+    _wait_until_effective(api, user, rules[0], namespace)
+
+
+def _wait_until_effective(api: k8s.ApiClient, user: str, rule: dict[str, Any], namespace: str | None) -> None:
+    """Block until the API server's authorizer applies the new binding (it reads RBAC objects
+    through an informer, so a grant takes a moment to count); then a test's next call is allowed."""
+    groups = ["system:authenticated"]
+    if user.startswith("system:serviceaccount:"):
+        groups += ["system:serviceaccounts", f"system:serviceaccounts:{user.split(':')[2]}"]
+    resource = rule["resources"][0]
+    review = {
+        "spec": {
+            "user": user,
+            "groups": groups,
+            "resourceAttributes": {
+                "namespace": namespace or "",
+                "verb": rule["verbs"][0],
+                "group": rule["apiGroups"][0],
+                "resource": resource.split("/")[0],
+                "subresource": resource.split("/")[1] if "/" in resource else "",
+            },
+        }
+    }
+    authorization = k8s.AuthorizationV1Api(api)
+    deadline = time.monotonic() + 30
+    while not authorization.create_subject_access_review(review).status.allowed:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the grant to {user} did not take effect within 30 s")
+        time.sleep(0.05)
