@@ -6,51 +6,30 @@ then deletes the originals, descendants first, each with ``propagationPolicy: Ba
 Pods (not archived, spec §4) and their log files go too: nothing garbage-collects them in the
 sandbox. Every step is idempotent, so an emulator killed halfway finishes the job on restart.
 
-The tree document is encoded here rather than with the client's ``ArchivedExecution.from_tree``
-so that the emulator does not depend on the client package; the format is the same (canonical
-JSON, sorted keys, gzip without timestamp, base64), and the integration tests decode it.
+The tree document is the client's: ``ArchivedExecution.from_tree`` builds it (canonical JSON,
+sorted keys, gzip without timestamp, base64), so what the emulator writes is what the client reads.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import copy
-import gzip
-import json
 import logging
 from datetime import datetime
 from typing import Any
 
+from airflow_provider_kontinue.client.models import ArchivedExecution
 from airflow_provider_kontinue.sandbox.emulator import names
 from airflow_provider_kontinue.sandbox.emulator.context import Context
 from airflow_provider_kontinue.sandbox.emulator.kube import ApiError
 from airflow_provider_kontinue.sandbox.emulator.podlogs import PodLogs
-from airflow_provider_kontinue.sandbox.emulator.times import format_timestamp, maybe_timestamp
+from airflow_provider_kontinue.sandbox.emulator.times import maybe_timestamp
 
 log = logging.getLogger(__name__)
 
-ENCODING = "gzip+base64"
-TREE_VERSION = 1
-MAX_TREE_BYTES = 1024 * 1024
 
-
-def _plain(obj: dict[str, Any], api_version: str, kind: str) -> dict[str, Any]:
-    doc = copy.deepcopy(obj)
-    doc["apiVersion"] = api_version
-    doc["kind"] = kind
-    (doc.get("metadata") or {}).pop("managedFields", None)
-    return doc
-
-
-def _sort_key(doc: dict[str, Any]) -> tuple[str, str]:
-    metadata = doc.get("metadata") or {}
-    return (str(metadata.get("namespace") or ""), str(metadata.get("name") or ""))
-
-
-def encode_tree(document: dict[str, Any]) -> str:
-    payload = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return base64.b64encode(gzip.compress(payload.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
+def _typed(obj: dict[str, Any], api_version: str, kind: str) -> dict[str, Any]:
+    """``obj`` with its apiVersion and kind (list items of built-in kinds come without them)."""
+    return {**obj, "apiVersion": api_version, "kind": kind}
 
 
 def build_archive(
@@ -63,71 +42,15 @@ def build_archive(
     delete_at: datetime | None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The ArchivedExecution (without status) and its status, for a root and its descendants."""
-    root_doc = _plain(root, names.API_VERSION, "Execution")
-    root_meta = root_doc.get("metadata") or {}
-    root_name = str(root_meta.get("name"))
-    others = [
-        _plain(e, names.API_VERSION, "Execution")
-        for e in executions
-        if names.meta(e).get("name") != root_name
-    ]
-    execution_docs = [root_doc, *sorted(others, key=_sort_key)]
-    suspension_docs = sorted((_plain(s, names.API_VERSION, "Suspension") for s in suspensions), key=_sort_key)
-    job_docs = sorted((_plain(j, "batch/v1", "Job") for j in jobs), key=_sort_key)
-    document = {
-        "version": TREE_VERSION,
-        "root": root_name,
-        "executions": execution_docs,
-        "suspensions": suspension_docs,
-        "jobs": job_docs,
-    }
-    data = encode_tree(document)
-    if len(data) > MAX_TREE_BYTES:
-        for doc in execution_docs[1:]:
-            (doc.get("status") or {}).pop("state", None)
-        data = encode_tree(document)
-    if len(data) > MAX_TREE_BYTES:
-        for doc in job_docs:
-            (doc.get("spec") or {}).pop("template", None)
-        data = encode_tree(document)
-    metadata: dict[str, Any] = {"name": root_name, "namespace": root_meta.get("namespace")}
-    if root_meta.get("labels"):
-        metadata["labels"] = dict(root_meta["labels"])
-    annotations = {
-        k: v for k, v in (root_meta.get("annotations") or {}).items() if k.startswith(f"{names.GROUP}/")
-    }
-    if annotations:
-        metadata["annotations"] = annotations
-    root_copy: dict[str, Any] = {
-        "metadata": {
-            k: root_meta[k]
-            for k in ("name", "namespace", "uid", "labels", "annotations", "creationTimestamp")
-            if k in root_meta
-        },
-        "spec": root_doc.get("spec") or {},
-    }
-    if "status" in root_doc:
-        root_copy["status"] = {k: v for k, v in (root_doc.get("status") or {}).items() if k != "state"}
-    archive = {
-        "apiVersion": names.API_VERSION,
-        "kind": "ArchivedExecution",
-        "metadata": metadata,
-        "spec": {
-            "archivedAt": format_timestamp(archived_at),
-            "execution": root_copy,
-            "tree": {
-                "encoding": ENCODING,
-                "data": data,
-                "counts": {
-                    "executions": len(execution_docs),
-                    "suspensions": len(suspension_docs),
-                    "jobs": len(job_docs),
-                },
-            },
-        },
-    }
-    status = {"deleteAt": format_timestamp(delete_at)} if delete_at is not None else None
-    return archive, status
+    archive = ArchivedExecution.from_tree(
+        _typed(root, names.API_VERSION, "Execution"),
+        executions=[_typed(e, names.API_VERSION, "Execution") for e in executions],
+        suspensions=[_typed(s, names.API_VERSION, "Suspension") for s in suspensions],
+        jobs=[_typed(j, "batch/v1", "Job") for j in jobs],
+        archived_at=archived_at,
+        delete_at=delete_at,
+    ).to_dict()
+    return archive, archive.pop("status", None)
 
 
 def slim_archive(archive: dict[str, Any]) -> dict[str, Any]:
