@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit integration bench binaries clean
+.PHONY: demo test lint typecheck unit integration bench scale binaries clean
 
 $(INSTALLED): pyproject.toml setup.cfg
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ unit: $(INSTALLED)
 
 bench: $(INSTALLED) binaries
 	$(PY) -m benchmarks
+
+# The longer scale run (10,000 executions in one namespace), into its own table in docs/benchmarks.md.
+scale: $(INSTALLED) binaries
+	$(PY) -m benchmarks --suite scale
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

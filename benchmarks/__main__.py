@@ -1,12 +1,17 @@
 """``make bench``: run every ``benchmarks/bench_*.py``, print its figures, refresh docs/benchmarks.md.
 
 Each script runs in its own process (one sandbox each, no state shared between figures). Its JSON
-lines pass straight through to stdout; afterwards the table between the markers in
+lines pass straight through to stdout; afterwards the table between the suite's markers in
 docs/benchmarks.md is rewritten from this run, so the docs always show one consistent run.
+
+``python -m benchmarks --suite scale`` (``make scale``) does the same for the longer
+``benchmarks/scale_*.py``, into its own table. Naming scripts runs only those, and leaves the docs
+alone.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -17,7 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+SUITES = {"bench": ("bench_*.py", "figures"), "scale": ("scale_*.py", "scale")}
+"""Each suite: its scripts, and the name of its markers in docs/benchmarks.md."""
 
 
 def run_script(script: Path) -> list[dict[str, object]]:
@@ -44,21 +50,27 @@ def table(figures: list[dict[str, object]]) -> str:
     return "\n".join(rows)
 
 
-def refresh_doc(figures: list[dict[str, object]]) -> None:
+def refresh_doc(figures: list[dict[str, object]], markers: str) -> None:
+    start, end = f"<!-- {markers}:start -->", f"<!-- {markers}:end -->"
     text = DOC.read_text()
-    before, rest = text.split(START, 1)
-    _, after = rest.split(END, 1)
-    DOC.write_text(f"{before}{START}\n{table(figures)}\n{END}{after}")
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    DOC.write_text(f"{before}{start}\n{table(figures)}\n{end}{after}")
 
 
 def main() -> None:
-    selected = sys.argv[1:]
-    scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
-    if selected:
-        scripts = [s for s in scripts if s.stem in selected or s.name in selected]
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    parser.add_argument("--suite", choices=sorted(SUITES), default="bench")
+    parser.add_argument("scripts", nargs="*", help="run only these (by name, e.g. bench_client)")
+    args = parser.parse_args()
+    pattern, markers = SUITES[args.suite]
+    scripts = sorted((ROOT / "benchmarks").glob(pattern))
+    if args.scripts:
+        every = sorted(p for glob, _ in SUITES.values() for p in (ROOT / "benchmarks").glob(glob))
+        scripts = [s for s in every if s.stem in args.scripts or s.name in args.scripts]
     figures = [figure for script in scripts for figure in run_script(script)]
-    if not selected:
-        refresh_doc(figures)
+    if not args.scripts:
+        refresh_doc(figures, markers)
         print(f"refreshed {DOC.relative_to(ROOT)}", file=sys.stderr)
 
 

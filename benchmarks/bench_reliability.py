@@ -43,7 +43,7 @@ from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigge
 from airflow_provider_kontinue.triggers.hub import WatchHub
 from benchmarks.figures import emit, percentile, progress
 
-GROUP, VERSION, NS, CONN = "kontinue.cloud", "v1alpha1", "load", "kontinue_load"
+GROUP, VERSION, NS = "kontinue.cloud", "v1alpha1", "load"
 WAITS, BURSTS, WRITERS, IDLE_SECONDS = 1000, 10, 10, 5.0
 PHASES = ("Completed", "Failed", "Canceled")
 
@@ -66,8 +66,25 @@ class Loop:
 
 
 def main() -> None:
+    with ControlPlane() as plane, plane.api_client() as api:
+        k8s.CoreV1Api(api).create_namespace({"metadata": {"name": NS}})
+        custom = k8s.CustomObjectsApi(api)
+        names = [f"load-{i:04d}" for i in range(WAITS)]
+        progress(f"creating {WAITS} executions")
+        with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
+            list(pool.map(lambda name: create_executing(custom, NS, name), names))
+        measure_waits(plane, custom, NS, names, "load_1000")
+
+
+def measure_waits(
+    plane: ControlPlane, custom: k8s.CustomObjectsApi, namespace: str, names: list[str], prefix: str
+) -> None:
+    """One trigger wait per name (each an Executing execution of ``namespace``), all in one event
+    loop; then finish them in bursts and emit this module's figures, named ``<prefix>_...``."""
     # Not 1,000 "execution ... is Completed" lines: the triggers log through structlog.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    conn_id = f"kontinue_{namespace.replace('-', '_')}"
+    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = connection_json(str(plane.kubeconfig), namespace)
     events: dict[str, list[dict[str, Any]]] = {}
     fired_at: dict[str, float] = {}
 
@@ -77,74 +94,62 @@ def main() -> None:
             events[trigger.name].append(event.payload)
 
     async def hub_state() -> tuple[int, bool, int]:
-        hubs = [hub for hub in WatchHub.active() if hub.key.namespace == NS]
+        hubs = [hub for hub in WatchHub.active() if hub.key.namespace == namespace]
         if not hubs or not hubs[0].ready.done():
             return 0, False, 0
         hub = hubs[0]
         reading = bool(hub._pending_reads) or (hub._read_task is not None and not hub._read_task.done())
         return hub.subscribers, reading, hub.client.requests_sent
 
-    with ControlPlane() as plane, plane.api_client() as api:
-        k8s.CoreV1Api(api).create_namespace({"metadata": {"name": NS}})
-        custom = k8s.CustomObjectsApi(api)
-        os.environ[f"AIRFLOW_CONN_{CONN.upper()}"] = connection_json(str(plane.kubeconfig), NS)
-        names = [f"load-{i:04d}" for i in range(WAITS)]
-        progress(f"creating {WAITS} executions")
-        with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
-            list(pool.map(lambda name: create_executing(custom, name), names))
-
-        process = psutil.Process()
-        baseline = api_connections(process, plane.server)
-        loop = Loop()
-        started = time.monotonic()
-        for name in names:
-            events[name] = []
-            trigger = KontinueExecutionTrigger(
-                name=name, namespace=NS, kontinue_conn_id=CONN, stream_logs=False
-            )
-            asyncio.run_coroutine_threadsafe(wait(trigger), loop.loop)
-        while True:
-            subscribers, reading, _ = loop.run(hub_state())
-            if subscribers == WAITS and not reading:
-                break
-            time.sleep(0.05)
-        emit("load_1000_all_watching_s", time.monotonic() - started, "s")
-
-        _, _, requests_before = loop.run(hub_state())
-        time.sleep(IDLE_SECONDS)  # measuring idleness: nothing to wait for
-        _, _, requests_after = loop.run(hub_state())
-        emit(
-            "load_1000_trigger_connections", api_connections(process, plane.server) - baseline, "connections"
+    process = psutil.Process()
+    baseline = api_connections(process, plane.server)
+    loop = Loop()
+    started = time.monotonic()
+    for name in names:
+        events[name] = []
+        trigger = KontinueExecutionTrigger(
+            name=name, namespace=namespace, kontinue_conn_id=conn_id, stream_logs=False
         )
-        emit("load_1000_idle_requests_per_s", (requests_after - requests_before) / IDLE_SECONDS, "requests/s")
-        emit("load_1000_rss_mb", process.memory_info().rss / 2**20, "MiB")
-        sessions = [o for o in gc.get_objects() if isinstance(o, aiohttp.ClientSession) and not o.closed]
-        emit("load_1000_open_client_sessions", len(sessions), "sessions")
+        asyncio.run_coroutine_threadsafe(wait(trigger), loop.loop)
+    while True:
+        subscribers, reading, _ = loop.run(hub_state())
+        if subscribers == len(names) and not reading:
+            break
+        time.sleep(0.05)
+    emit(f"{prefix}_all_watching_s", time.monotonic() - started, "s")
 
-        written_at: dict[str, float] = {}
-        size = WAITS // BURSTS
+    _, _, requests_before = loop.run(hub_state())
+    time.sleep(IDLE_SECONDS)  # measuring idleness: nothing to wait for
+    _, _, requests_after = loop.run(hub_state())
+    emit(f"{prefix}_trigger_connections", api_connections(process, plane.server) - baseline, "connections")
+    emit(f"{prefix}_idle_requests_per_s", (requests_after - requests_before) / IDLE_SECONDS, "requests/s")
+    emit(f"{prefix}_rss_mb", process.memory_info().rss / 2**20, "MiB")
+    sessions = [o for o in gc.get_objects() if isinstance(o, aiohttp.ClientSession) and not o.closed]
+    emit(f"{prefix}_open_client_sessions", len(sessions), "sessions")
 
-        def finish(index: int) -> None:
-            name = names[index]
-            phase = PHASES[index % len(PHASES)]
-            written_at[name] = time.monotonic()
-            custom.patch_namespaced_custom_object_status(
-                GROUP, VERSION, NS, "executions", name, {"status": {"phase": phase, "result": index}}
-            )
+    written_at: dict[str, float] = {}
+    size = max(1, len(names) // BURSTS)
 
-        with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
-            for burst in range(BURSTS):
-                progress(f"burst {burst + 1}/{BURSTS}")
-                list(pool.map(finish, range(burst * size, (burst + 1) * size)))
-                deadline = time.monotonic() + 60
-                while any(not events[n] for n in names[burst * size : (burst + 1) * size]):
-                    if time.monotonic() > deadline:
-                        break
-                    time.sleep(0.01)
-        deadline = time.monotonic() + 30
-        while len(fired_at) < WAITS and time.monotonic() < deadline:
-            time.sleep(0.05)
-        loop.close()
+    def finish(index: int) -> None:
+        name = names[index]
+        phase = PHASES[index % len(PHASES)]
+        written_at[name] = time.monotonic()
+        custom.patch_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, "executions", name, {"status": {"phase": phase, "result": index}}
+        )
+
+    with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
+        for first in range(0, len(names), size):
+            progress(f"burst {first // size + 1}/{-(-len(names) // size)}")
+            burst = range(first, min(first + size, len(names)))
+            list(pool.map(finish, burst))
+            deadline = time.monotonic() + 60
+            while any(not events[names[i]] for i in burst) and time.monotonic() < deadline:
+                time.sleep(0.01)
+    deadline = time.monotonic() + 30
+    while len(fired_at) < len(names) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    loop.close()
 
     completed = sum(
         1
@@ -154,11 +159,11 @@ def main() -> None:
         and events[name][0]["status"] == "done"
     )
     latencies = [(fired_at[n] - written_at[n]) * 1000 for n in names if n in fired_at and n in written_at]
-    emit("load_1000_waits_completed", completed, "waits")
-    emit("load_1000_duplicates", sum(max(0, len(e) - 1) for e in events.values()), "events")
-    emit("load_1000_event_latency_ms_p50", percentile(latencies, 50), "ms")
-    emit("load_1000_event_latency_ms_p99", percentile(latencies, 99), "ms")
-    emit("load_1000_event_latency_ms_max", max(latencies), "ms")
+    emit(f"{prefix}_waits_completed", completed, "waits")
+    emit(f"{prefix}_duplicates", sum(max(0, len(e) - 1) for e in events.values()), "events")
+    emit(f"{prefix}_event_latency_ms_p50", percentile(latencies, 50), "ms")
+    emit(f"{prefix}_event_latency_ms_p99", percentile(latencies, 99), "ms")
+    emit(f"{prefix}_event_latency_ms_max", max(latencies), "ms")
 
 
 def api_connections(process: psutil.Process, server: str) -> int:
@@ -170,16 +175,16 @@ def api_connections(process: psutil.Process, server: str) -> int:
     )
 
 
-def create_executing(custom: k8s.CustomObjectsApi, name: str) -> None:
+def create_executing(custom: k8s.CustomObjectsApi, namespace: str, name: str) -> None:
     body = {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "Execution",
         "metadata": {"name": name, "labels": {"kontinue.cloud/function": "work"}},
         "spec": {"function": "work"},
     }
-    custom.create_namespaced_custom_object(GROUP, VERSION, NS, "executions", body)
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "executions", body)
     custom.patch_namespaced_custom_object_status(
-        GROUP, VERSION, NS, "executions", name, {"status": {"phase": "Executing"}}
+        GROUP, VERSION, namespace, "executions", name, {"status": {"phase": "Executing"}}
     )
 
 
