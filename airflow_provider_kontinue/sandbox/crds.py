@@ -56,7 +56,7 @@ def install(api: k8s.ApiClient, *, timeout: float = 60.0) -> list[str]:
 
 
 def wait_until_served(api: k8s.ApiClient, names: list[str], *, timeout: float) -> None:
-    """Block until each CRD is Established and its plural is listed by API discovery."""
+    """Block until each CRD is Established, listed by API discovery, and its objects can be listed."""
     extensions = k8s.ApiextensionsV1Api(api)
     custom = k8s.CustomObjectsApi(api)
     deadline = time.monotonic() + timeout
@@ -79,9 +79,27 @@ def wait_until_served(api: k8s.ApiClient, names: list[str], *, timeout: float) -
                 raise
             served = set()
         if all(name.split(".", 1)[0] in served for name in names):
-            return
+            break
         time.sleep(0.05)
-    raise SandboxError(
-        f"CRDs not served within {timeout:.0f}s: still waiting for {sorted(pending) or names}; "
+    else:
+        raise not_served(timeout, sorted(pending) or names)
+    # Served is not yet listable: until each resource's watch cache has loaded, lists answer
+    # 429 "storage is (re)initializing", which every client would have to retry.
+    unlisted = [name.split(".", 1)[0] for name in names]
+    while unlisted and time.monotonic() < deadline:
+        try:
+            custom.list_cluster_custom_object(GROUP, VERSION, unlisted[0], limit=1)
+            unlisted.pop(0)
+        except ApiException as err:
+            if err.status not in (429, 503):
+                raise
+            time.sleep(0.05)
+    if unlisted:
+        raise not_served(timeout, [f"a list of {plural}" for plural in unlisted])
+
+
+def not_served(timeout: float, waiting_for: list[str]) -> SandboxError:
+    return SandboxError(
+        f"CRDs not served within {timeout:.0f}s: still waiting for {waiting_for}; "
         "check the API server log for apiextensions errors"
     )

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from kubernetes import client as k8s
 
 from airflow_provider_kontinue.sandbox import processes
 from airflow_provider_kontinue.sandbox.binaries import ensure_binaries
@@ -117,3 +118,14 @@ def test_an_apiserver_that_never_gets_ready_times_out_and_is_killed(
     assert "waiting for nothing" in message
     assert not processes.pid_alive(int(pid_file.read_text()))
     assert sandbox_dirs() <= before
+
+
+def test_a_started_control_plane_lists_every_kontinue_resource_at_once() -> None:
+    """Started means usable: no list answers 429 "storage is (re)initializing" afterwards."""
+    with ControlPlane() as plane, plane.api_client() as api:
+        custom = k8s.CustomObjectsApi(api)
+        assert plane.state is not None
+        assert len(plane.state.crds) == 5
+        for crd in plane.state.crds:
+            plural, group = crd.split(".", 1)
+            assert custom.list_cluster_custom_object(group, "v1alpha1", plural)["items"] == []
