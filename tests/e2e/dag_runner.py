@@ -3,7 +3,13 @@
 Used by the e2e tests as ``python -m tests.e2e.dag_runner <dag_id> [--logical-date ISO]`` with
 ``AIRFLOW_HOME`` pointing at a migrated home whose ``dags/`` holds the DAG file. The last line of
 stdout is ``E2E-RESULT {"state", "run_id", "tasks": [{task_id, map_index, state, try_number}],
-"xcom": {"task_id[map_index]": {key: value}}}``; everything before it is the run's log.
+"xcom": {"task_id[map_index]": {key: value}}, "triggers": [...]}``; everything before it is the
+run's log.
+
+``triggers`` records each trigger ``dag.test()`` ran in line (it has no triggerer): the task, the
+trigger's ``serialize()`` (what a triggerer rebuilds it from), the task instance's ``next_kwargs``
+read from the database while it was deferred, and the event the trigger fired (which ``dag.test()``
+stores as ``next_kwargs`` for the resumed task, then clears when the task ends).
 """
 
 from __future__ import annotations
@@ -12,8 +18,42 @@ import argparse
 import contextlib
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+TRIGGERS: list[dict[str, Any]] = []
+"""The triggers run in line by this ``dag.test()``, as recorded by :func:`record_inline_triggers`."""
+
+
+def record_inline_triggers() -> None:
+    """Wrap ``dag.test()``'s in-line triggerer so each trigger it runs is recorded in TRIGGERS."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.sdk.definitions import dag as dag_module
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    run_inline: Callable[[Any, Any], Any] = dag_module._run_inline_trigger
+
+    def recording(trigger: Any, task_sdk_ti: Any) -> Any:
+        classpath, kwargs = trigger.serialize()
+        with create_session() as session:
+            deferred = session.scalar(
+                select(TaskInstance.next_kwargs).where(TaskInstance.id == task_sdk_ti.id)
+            )
+        event = run_inline(trigger, task_sdk_ti)
+        TRIGGERS.append(
+            {
+                "task_id": task_sdk_ti.task_id,
+                "classpath": classpath,
+                "kwargs": kwargs,
+                "next_kwargs_while_deferred": deferred,
+                "event": None if event is None else event.payload,
+            }
+        )
+        return event
+
+    dag_module._run_inline_trigger = recording
 
 
 def summarize(dag_id: str, run_id: str, state: str) -> dict[str, Any]:
@@ -43,7 +83,7 @@ def summarize(dag_id: str, run_id: str, state: str) -> dict[str, Any]:
                 with contextlib.suppress(ValueError):
                     value = json.loads(value)
             xcom.setdefault(key, {})[row.key] = value
-    return {"state": state, "run_id": run_id, "tasks": tasks, "xcom": xcom}
+    return {"state": state, "run_id": run_id, "tasks": tasks, "xcom": xcom, "triggers": TRIGGERS}
 
 
 def main() -> int:
@@ -61,6 +101,7 @@ def main() -> int:
             "E2E-RESULT " + json.dumps({"error": f"no dag {args.dag_id}", "import_errors": bag.import_errors})
         )
         return 2
+    record_inline_triggers()
     if args.logical_date:  # the same date again gives the same run id: a re-run of that run
         when = datetime.fromisoformat(args.logical_date)
         run = dag.test(logical_date=when, run_after=when)
