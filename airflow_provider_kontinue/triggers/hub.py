@@ -108,9 +108,9 @@ class WatchHub(Generic[R]):
         self.closed = False
         self.changes_seen = 0
         self.relists = 0
+        """How often the server expired the watch (410 Gone) and the namespace was listed again."""
         self.peak_subscribers = 0
         """The most subscribers this watch served at once."""
-        """How often the server expired the watch (410 Gone) and the namespace was listed again."""
         self._pending_reads: dict[str, list[asyncio.Future[R | None]]] = {}
         self._read_task: asyncio.Task[None] | None = None
         self._linger: asyncio.TimerHandle | None = None
