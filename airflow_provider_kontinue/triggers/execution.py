@@ -27,6 +27,7 @@ from airflow_provider_kontinue.hooks.connection import DEFAULT_CONN_ID
 from airflow_provider_kontinue.hooks.kontinue import KontinueAsyncHook
 from airflow_provider_kontinue.triggers.waiting import (
     ExecutionWait,
+    connection_client,
     poll_for_execution,
     wait_for_execution,
 )
@@ -113,7 +114,8 @@ class KontinueExecutionTrigger(BaseTrigger):
             finally:
                 await hook.aclose()
         else:
-            payload = await wait_for_execution(wait, self._client_maker(), self.log)
+            make_client = connection_client(self.kontinue_conn_id, self.namespace)
+            payload = await wait_for_execution(wait, make_client, self.log)
         if payload["status"] == "done":
             self.log.info("kontinue: execution %s is %s", self.name, payload.get("phase"))
         else:
@@ -122,12 +124,6 @@ class KontinueExecutionTrigger(BaseTrigger):
             )
         self._fired = True
         yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
-
-    def _client_maker(self) -> Any:
-        async def make() -> Any:
-            return await KontinueAsyncHook(self.kontinue_conn_id, self.namespace).get_async_client()
-
-        return make
 
     async def on_kill(self) -> None:
         """The task was killed while deferred (marked failed/success, or cleared): cancel the

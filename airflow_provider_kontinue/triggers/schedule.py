@@ -21,9 +21,8 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_kontinue.client import Execution, ListOptions, NotFoundError
 from airflow_provider_kontinue.hooks.connection import DEFAULT_CONN_ID
-from airflow_provider_kontinue.hooks.kontinue import KontinueAsyncHook
 from airflow_provider_kontinue.triggers.hub import WatchHub
-from airflow_provider_kontinue.triggers.waiting import ClientMaker, resilient
+from airflow_provider_kontinue.triggers.waiting import ClientMaker, connection_client, resilient
 
 LABEL_SCHEDULE = "kontinue.cloud/schedule"
 WAIT_FOR: tuple[str, ...] = ("fired", "completed")
@@ -161,9 +160,7 @@ class KontinueScheduledExecutionTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        async def make_client() -> Any:
-            return await KontinueAsyncHook(self.kontinue_conn_id, self.namespace).get_async_client()
-
+        make_client = connection_client(self.kontinue_conn_id, self.namespace)
         payload = await wait_for_schedule(self.wait(), make_client, self.log)
         self.log.info("kontinue: schedule wait ended: %s %s", payload["status"], payload.get("run"))
         yield TriggerEvent(payload)  # type: ignore[no-untyped-call]

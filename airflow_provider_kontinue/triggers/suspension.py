@@ -30,9 +30,8 @@ from airflow_provider_kontinue.client import (
     SuspensionPhase,
 )
 from airflow_provider_kontinue.hooks.connection import DEFAULT_CONN_ID
-from airflow_provider_kontinue.hooks.kontinue import KontinueAsyncHook
 from airflow_provider_kontinue.triggers.hub import WatchHub
-from airflow_provider_kontinue.triggers.waiting import ClientMaker, resilient
+from airflow_provider_kontinue.triggers.waiting import ClientMaker, connection_client, resilient
 
 Until = Literal["reached", "resumed"]
 UNTIL: tuple[str, ...] = ("reached", "resumed")
@@ -258,9 +257,7 @@ class KontinueSuspensionTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        async def make_client() -> Any:
-            return await KontinueAsyncHook(self.kontinue_conn_id, self.namespace).get_async_client()
-
+        make_client = connection_client(self.kontinue_conn_id, self.namespace)
         payload = await wait_for_suspension(self.wait(), make_client, self.log)
         self.log.info("kontinue: suspension wait ended: %s %s", payload["status"], payload.get("suspension"))
         yield TriggerEvent(payload)  # type: ignore[no-untyped-call]

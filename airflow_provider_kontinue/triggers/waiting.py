@@ -36,6 +36,7 @@ from airflow_provider_kontinue.client import (
     ValidationError,
 )
 from airflow_provider_kontinue.hooks.connection import ConnectionFieldError
+from airflow_provider_kontinue.hooks.kontinue import KontinueAsyncHook
 from airflow_provider_kontinue.triggers.hub import WatchHub
 from airflow_provider_kontinue.triggers.logs import LogForwarder
 
@@ -51,6 +52,16 @@ BACKOFF_INITIAL = 0.5
 BACKOFF_MAX = 30.0
 
 ClientMaker = Callable[[], Awaitable[AsyncKontinueClient]]
+
+
+def connection_client(conn_id: str, namespace: str) -> ClientMaker:
+    """How a trigger gets its client: from its connection, read in the triggerer when a shared
+    watch is first opened (only the connection id travels in the trigger's kwargs)."""
+
+    async def make() -> AsyncKontinueClient:
+        return await KontinueAsyncHook(conn_id, namespace).get_async_client()
+
+    return make
 
 
 @dataclass(frozen=True)
