@@ -106,14 +106,14 @@ async def _until(condition: Any, timeout: float = 60.0) -> None:
 
 
 async def watch_latencies(controller: Controller) -> list[float]:
-    from airflow_provider_kontinue.triggers.hub import WatchHub
+    from airflow_provider_kontinue.client.informer import Informer
 
     names = [f"lat-{i}" for i in range(LATENCY_SAMPLES)]
     await asyncio.to_thread(controller.create_many, names)
     samples = []
     for name in names:
         waiting = asyncio.ensure_future(_first_event(_trigger(name)))
-        await _until(lambda name=name: any(name in h.by_name for h in WatchHub.active() if h.ready.done()))
+        await _until(lambda name=name: any(name in h.by_name for h in Informer.active() if h.ready.done()))
         await asyncio.sleep(0.1)  # its first (batched) read is done: the trigger waits on the watch
         written = time.perf_counter()
         await asyncio.to_thread(controller.set_phase, name, "Completed")
@@ -149,7 +149,7 @@ def _api_connections(port: int) -> int:
 
 
 async def thousand_waits(controller: Controller, port: int) -> tuple[float, int, float]:
-    from airflow_provider_kontinue.triggers.hub import WatchHub
+    from airflow_provider_kontinue.client.informer import Informer
 
     names = [f"idle-{i}" for i in range(WAITS)]
     progress(f"creating {WAITS} executions")
@@ -158,30 +158,30 @@ async def thousand_waits(controller: Controller, port: int) -> tuple[float, int,
     progress(f"before the waits: {psutil.Process().memory_info().rss / 1024 / 1024:.0f} MB resident")
     progress(f"{WAITS} triggers waiting")
     waiting = [asyncio.ensure_future(_first_event(_trigger(name))) for name in names]
-    await _until(lambda: sum(h.subscribers for h in WatchHub.active()) >= WAITS, timeout=300)
+    await _until(lambda: sum(h.subscribers for h in Informer.active()) >= WAITS, timeout=300)
     await asyncio.sleep(2)  # their batched first reads are done
-    hubs = WatchHub.active()
+    hubs = Informer.active()
     before = sum(h.client.requests_sent for h in hubs)
     await asyncio.sleep(IDLE_WINDOW)
-    after = sum(h.client.requests_sent for h in WatchHub.active())
+    after = sum(h.client.requests_sent for h in Informer.active())
     connections = _api_connections(port) - baseline
     rss = psutil.Process().memory_info().rss / 1024 / 1024
     assert not any(w.done() for w in waiting), "a trigger fired although nothing changed"
     for task in waiting:
         task.cancel()
     await asyncio.gather(*waiting, return_exceptions=True)
-    await WatchHub.shutdown()
+    await Informer.shutdown()
     return (after - before) / IDLE_WINDOW, connections, rss
 
 
 def run(coroutine: Awaitable[Any]) -> Any:
     async def main() -> Any:
-        from airflow_provider_kontinue.triggers.hub import WatchHub
+        from airflow_provider_kontinue.client.informer import Informer
 
         try:
             return await coroutine
         finally:
-            await WatchHub.shutdown()
+            await Informer.shutdown()
 
     return asyncio.run(main())
 

@@ -37,10 +37,10 @@ import psutil  # type: ignore[import-untyped]
 import structlog
 from kubernetes import client as k8s
 
+from airflow_provider_kontinue.client.informer import Informer
 from airflow_provider_kontinue.hooks.connection import connection_json
 from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
-from airflow_provider_kontinue.triggers.hub import WatchHub
 from benchmarks.figures import emit, percentile, progress
 
 GROUP, VERSION, NS = "kontinue.cloud", "v1alpha1", "load"
@@ -60,7 +60,7 @@ class Loop:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
 
     def close(self) -> None:
-        self.run(WatchHub.shutdown())
+        self.run(Informer.shutdown())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
@@ -94,7 +94,7 @@ def measure_waits(
             events[trigger.name].append(event.payload)
 
     async def hub_state() -> tuple[int, bool, int]:
-        hubs = [hub for hub in WatchHub.active() if hub.key.namespace == namespace]
+        hubs = [hub for hub in Informer.active() if hub.key.namespace == namespace]
         if not hubs or not hubs[0].ready.done():
             return 0, False, 0
         hub = hubs[0]

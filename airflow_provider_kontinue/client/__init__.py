@@ -105,7 +105,7 @@ from .validation import (
     validate_name,
     validate_namespace,
 )
-from .watches import AsyncChangeStream, ChangeStream, ObjectChange
+from .watch import AsyncChangeStream, ChangeStream, ObjectChange
 
 __all__ = [
     "API_VERSION",

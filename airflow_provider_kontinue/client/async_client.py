@@ -20,8 +20,8 @@ from .operations import ClientBase
 from .options import Options
 from .protocol import Op
 from .tree import ExecutionTree
-from .tree_building import TreeUpdate, TreeWatchError, watch_tree
-from .watches import AsyncChangeStream, R, watch_objects
+from .trees import TreeUpdate, TreeWatchError, watch_tree
+from .watch import AsyncChangeStream, R, watch_objects
 
 T = TypeVar("T")
 

@@ -30,7 +30,7 @@ from .protocol import Op, call, expect, failure
 from .resources import ARCHIVED_EXECUTIONS, EXECUTIONS
 from .timestamps import format_timestamp, utc_now
 from .validation import validate_execution_name, validate_namespace
-from .watching import Expired, Watcher
+from .watcher import Expired, Watcher
 from .writes import patch_with_retries
 
 MAX_EXECUTION_BYTES = 1024 * 1024

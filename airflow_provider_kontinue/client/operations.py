@@ -32,7 +32,7 @@ from .protocol import Op
 from .ratelimit import TokenBucket
 from .results import parse_result
 from .tree import ExecutionTree
-from .tree_building import get_tree
+from .trees import get_tree
 from .validation import validate_namespace
 from .wire import impersonation_headers
 

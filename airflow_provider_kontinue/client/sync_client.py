@@ -21,8 +21,8 @@ from .options import Options
 from .protocol import Op
 from .sync_driver import SyncDriver
 from .tree import ExecutionTree
-from .tree_building import TreeUpdate, TreeWatchError, watch_tree
-from .watches import ChangeStream, R, watch_objects
+from .trees import TreeUpdate, TreeWatchError, watch_tree
+from .watch import ChangeStream, R, watch_objects
 
 T = TypeVar("T")
 

@@ -20,7 +20,7 @@ from airflow_provider_kontinue.hooks.connection import DEFAULT_CONN_ID
 from airflow_provider_kontinue.hooks.kontinue import KontinueHook
 from airflow_provider_kontinue.links.execution import KontinueExecutionLink
 from airflow_provider_kontinue.operators.errors import kontinue_errors
-from airflow_provider_kontinue.operators.waiting import ExecutionWaiter, push_identity
+from airflow_provider_kontinue.operators.waiter import ExecutionWaiter, push_identity
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -52,7 +52,7 @@ from airflow_provider_kontinue.operators.naming import (
     ti_hash,
     ti_key,
 )
-from airflow_provider_kontinue.operators.waiting import ExecutionWaiter, push_identity
+from airflow_provider_kontinue.operators.waiter import ExecutionWaiter, push_identity
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -11,7 +11,7 @@ from airflow_provider_kontinue.client import TERMINAL_PHASES, ExecutionPhase
 from airflow_provider_kontinue.links.execution import KontinueExecutionLink
 from airflow_provider_kontinue.sensors.base import KontinueSensorBase
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
-from airflow_provider_kontinue.triggers.waiting import ExecutionWait, payload_for
+from airflow_provider_kontinue.triggers.execution_wait import ExecutionWait, payload_for
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

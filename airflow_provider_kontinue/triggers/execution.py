@@ -3,7 +3,7 @@
 The trigger's kwargs are plain JSON and hold no secret: the connection id, the namespace, the
 execution's name, the phases to wait for and an absolute deadline (epoch seconds). Credentials
 are read in the triggerer through Airflow's async connection API. Many triggers share one watch
-per connection and namespace (see :mod:`.hub`); the worker's log lines are forwarded into the
+per connection and namespace (the client's ``Informer``); the worker's log lines are forwarded into the
 trigger's log, which Airflow shows in the task log. One ``TriggerEvent`` ends it:
 ``{"status": "done" | "timeout" | "error", "phase", "message", "reason", "result", "name",
 "namespace", "attempt"}``.
@@ -25,12 +25,12 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_kontinue.client import InvalidStateError, KontinueError, NotFoundError
 from airflow_provider_kontinue.hooks.connection import DEFAULT_CONN_ID
 from airflow_provider_kontinue.hooks.kontinue import KontinueAsyncHook
-from airflow_provider_kontinue.triggers.waiting import (
+from airflow_provider_kontinue.triggers.execution_wait import (
     ExecutionWait,
-    connection_client,
     poll_for_execution,
     wait_for_execution,
 )
+from airflow_provider_kontinue.triggers.resilient import connection_client
 
 ON_KILL_TIMEOUT = 20.0
 """Seconds the cancel on kill may take; below Airflow's ``[triggerer] on_kill_timeout`` (30 s)."""

@@ -20,9 +20,9 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_kontinue.client import Execution, ListOptions, NotFoundError
+from airflow_provider_kontinue.client.informer import ClientMaker, Informer
 from airflow_provider_kontinue.hooks.connection import DEFAULT_CONN_ID
-from airflow_provider_kontinue.triggers.hub import WatchHub
-from airflow_provider_kontinue.triggers.waiting import ClientMaker, connection_client, resilient
+from airflow_provider_kontinue.triggers.resilient import connection_client, resilient
 
 LABEL_SCHEDULE = "kontinue.cloud/schedule"
 WAIT_FOR: tuple[str, ...] = ("fired", "completed")
@@ -93,10 +93,10 @@ async def wait_for_schedule(wait: ScheduleWait, make_client: ClientMaker, logger
 
 
 async def _wait_once(wait: ScheduleWait, make_client: ClientMaker) -> dict[str, Any]:
-    async with WatchHub.subscribe(
+    async with Informer.subscribe(
         wait.conn_id, wait.namespace, Execution, make_client, None, match=wait.is_new_run
     ) as sub:
-        client = sub.hub.client
+        client = sub.client
         try:
             await client.get_scheduled_execution(wait.schedule, namespace=wait.namespace)
         except NotFoundError:

@@ -29,9 +29,9 @@ from airflow_provider_kontinue.client import (
     Suspension,
     SuspensionPhase,
 )
+from airflow_provider_kontinue.client.informer import ClientMaker, Informer
 from airflow_provider_kontinue.hooks.connection import DEFAULT_CONN_ID
-from airflow_provider_kontinue.triggers.hub import WatchHub
-from airflow_provider_kontinue.triggers.waiting import ClientMaker, connection_client, resilient
+from airflow_provider_kontinue.triggers.resilient import connection_client, resilient
 
 Until = Literal["reached", "resumed"]
 UNTIL: tuple[str, ...] = ("reached", "resumed")
@@ -128,7 +128,7 @@ async def wait_for_suspension(wait: SuspensionWait, make_client: ClientMaker, lo
 async def _by_name(wait: SuspensionWait, make_client: ClientMaker) -> dict[str, Any]:
     name = wait.suspension_name
     assert name is not None
-    async with WatchHub.subscribe(
+    async with Informer.subscribe(
         wait.conn_id, wait.namespace, Suspension, make_client, frozenset({name})
     ) as sub:
         suspension = await sub.read(name)
@@ -158,10 +158,10 @@ async def _by_execution(wait: SuspensionWait, make_client: ClientMaker) -> dict[
         return suspension.parent_name == parent
 
     async with (
-        WatchHub.subscribe(
+        Informer.subscribe(
             wait.conn_id, wait.namespace, Suspension, make_client, None, match=child, queue=queue
         ) as sub,
-        WatchHub.subscribe(
+        Informer.subscribe(
             wait.conn_id, wait.namespace, Execution, make_client, frozenset({parent}), queue=queue
         ),
     ):
@@ -171,7 +171,7 @@ async def _by_execution(wait: SuspensionWait, make_client: ClientMaker) -> dict[
         async def reread() -> None:
             nonlocal execution
             try:
-                tree = await sub.hub.client.get_tree(parent, namespace=wait.namespace)
+                tree = await sub.client.get_tree(parent, namespace=wait.namespace)
             except NotFoundError:
                 raise NotFoundError(
                     f"execution {parent!r} not found in namespace {wait.namespace!r}",

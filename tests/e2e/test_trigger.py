@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 import pytest
 
 from airflow_provider_kontinue.client import AsyncKontinueClient, Execution, KontinueClient
+from airflow_provider_kontinue.client.informer import Informer
 from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
-from airflow_provider_kontinue.triggers.hub import WatchHub
 from tests.e2e.conftest import Airflow, wait_until
 from tests.integration.emulator.test_restart import restart_apiserver
 
@@ -34,12 +34,12 @@ def test_many_triggers_share_one_watch_and_each_gets_its_own_event(
         ]
         waiting = [asyncio.ensure_future(anext(t.run())) for t in triggers]
         events = await asyncio.wait_for(asyncio.gather(*waiting), 60)
-        hubs = _ours()
+        hubs = Informer.active()
         assert len(hubs) == 1, hubs  # one watch of Executions in the namespace, for all 20
         assert hubs[0].peak_subscribers == len(triggers)
         requests = hubs[0].client.requests_sent
-        await WatchHub.shutdown()
-        return events, requests, len(_ours())
+        await Informer.shutdown()
+        return events, requests, len(Informer.active())
 
     events, requests, left = asyncio.run(scenario())
     assert [e.payload["name"] for e in events] == [e.name for e in executions]
@@ -51,7 +51,7 @@ def test_many_triggers_share_one_watch_and_each_gets_its_own_event(
     assert left == 0
 
 
-async def _established(namespace: str) -> WatchHub[Any]:
+async def _established(namespace: str) -> Informer[Any]:
     """Return this loop's shared watch of ``namespace`` once it is established."""
     while True:
         hub = _hub(namespace)
@@ -60,15 +60,9 @@ async def _established(namespace: str) -> WatchHub[Any]:
         await asyncio.sleep(0.05)
 
 
-def _ours() -> list[WatchHub[Any]]:
-    """The open shared watches of the running loop (other tests' loops may have left theirs)."""
-    loop = id(asyncio.get_running_loop())
-    return [hub for hub in WatchHub.active() if hub.key.loop == loop]
-
-
-def _hub(namespace: str) -> WatchHub[Any] | None:
-    """This loop's open shared watch of ``namespace``."""
-    found = [hub for hub in _ours() if hub.key.namespace == namespace]
+def _hub(namespace: str) -> Informer[Any] | None:
+    """This loop's open shared watch of ``namespace`` (other tests' loops may have left theirs)."""
+    found = [hub for hub in Informer.active() if hub.key.namespace == namespace]
     return found[0] if found else None
 
 
@@ -96,7 +90,7 @@ def test_a_wait_survives_an_api_server_restart(
         hub = _hub(airflow.namespace)
         assert hub is not None
         watches = hub.client.requests_by_verb.get("watch", 0)
-        await WatchHub.shutdown()
+        await Informer.shutdown()
         return event, watches
 
     try:
@@ -133,14 +127,14 @@ def test_waiters_arriving_together_build_one_client_and_one_watch(
 
     async def one(i: int) -> int:
         names = frozenset({f"x-{i}"})
-        async with WatchHub.subscribe(
+        async with Informer.subscribe(
             "kontinue_default", airflow.namespace, Execution, make_client, names
         ) as sub:
             return id(sub.hub)
 
     async def scenario() -> set[int]:
         hubs = set(await asyncio.gather(*(one(i) for i in range(50))))
-        await WatchHub.shutdown()
+        await Informer.shutdown()
         return hubs
 
     assert len(asyncio.run(scenario())) == 1

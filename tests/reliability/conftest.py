@@ -26,10 +26,10 @@ from typing import Any, TypeVar
 import pytest
 from kubernetes import client as k8s
 
+from airflow_provider_kontinue.client.informer import Informer
 from airflow_provider_kontinue.hooks.connection import connection_json
 from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
-from airflow_provider_kontinue.triggers.hub import WatchHub
 from tests.integration.client.conftest import Cluster, EventLoopThread
 
 T = TypeVar("T")
@@ -113,23 +113,21 @@ class Triggerer:
             self.events[trigger.name].append(event.payload)
             self.fired_at.setdefault(trigger.name, time.monotonic())
 
-    def hubs(self, namespace: str) -> list[WatchHub[Any]]:
+    def hubs(self, namespace: str) -> list[Informer[Any]]:
         """The open shared watches of ``namespace`` in this loop (read on the loop's thread)."""
 
-        async def find() -> list[WatchHub[Any]]:
-            loop = id(asyncio.get_running_loop())
-            return [h for h in WatchHub.active() if h.key.namespace == namespace and h.key.loop == loop]
+        async def find() -> list[Informer[Any]]:
+            return [h for h in Informer.active() if h.key.namespace == namespace]
 
         return self.thread.run(find())
 
-    def watching(self, namespace: str, count: int, timeout: float = 60.0) -> WatchHub[Any]:
+    def watching(self, namespace: str, count: int, timeout: float = 60.0) -> Informer[Any]:
         """Return the shared watch once it is established, ``count`` waits follow it and their
         first reads are answered: from then on, only a change (or a fault) can end a wait."""
 
-        async def state() -> WatchHub[Any] | None:
-            loop = id(asyncio.get_running_loop())
-            for hub in WatchHub.active():
-                if hub.key.namespace != namespace or hub.key.loop != loop or not hub.ready.done():
+        async def state() -> Informer[Any] | None:
+            for hub in Informer.active():
+                if hub.key.namespace != namespace or not hub.ready.done():
                     continue
                 reading = hub._pending_reads or (hub._read_task is not None and not hub._read_task.done())
                 if hub.subscribers == count and not reading:
@@ -165,7 +163,7 @@ class Triggerer:
 
     def close(self) -> None:
         """Close this loop's shared watches (their connections) and stop the loop."""
-        self.thread.run(WatchHub.shutdown())
+        self.thread.run(Informer.shutdown())
         self.thread.close()
 
 

@@ -12,6 +12,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 from kubernetes import client as k8s
 
+from airflow_provider_kontinue.client.informer import Informer
 from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from airflow_provider_kontinue.sandbox.users import KONTINUE_CLIENT_RULES, add_user, grant
 from airflow_provider_kontinue.sensors import (
@@ -20,7 +21,6 @@ from airflow_provider_kontinue.sensors import (
     KontinueSuspensionSensor,
 )
 from airflow_provider_kontinue.sensors.base import KontinueSensorBase
-from airflow_provider_kontinue.triggers.hub import WatchHub
 from tests.integration.client.conftest import EventLoopThread
 from tests.reliability.conftest import Cluster, TaskInstanceStub, create_namespace, use_connection
 from tests.reliability.test_security import assert_names_the_refusal
@@ -161,7 +161,7 @@ def test_a_deferred_sensor_of_a_user_who_may_not_watch_fails_naming_the_refusal(
     try:
         event, more = loop.run(first_event(), timeout=90)
     finally:
-        loop.run(WatchHub.shutdown())
+        loop.run(Informer.shutdown())
         loop.close()
     assert event["status"] == "error", event
     assert more == 0

@@ -146,10 +146,10 @@ def test_async_watch_tree_follows_changes_until_archived(
 def test_watch_tree_reports_410_gone_relists_and_goes_on(
     sync_client: Any, cluster: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow_provider_kontinue.client import tree_building
+    from airflow_provider_kontinue.client import trees
 
     cluster.execution("expire-me", status={"phase": "Executing"})
-    real_load = tree_building.load_tree
+    real_load = trees.load_tree
     loads: list[str] = []
 
     def first_load_is_stale(namespace: str, name: str) -> Any:
@@ -159,7 +159,7 @@ def test_watch_tree_reports_410_gone_relists_and_goes_on(
         loads.append(name)
         return objects
 
-    monkeypatch.setattr(tree_building, "load_tree", first_load_is_stale)
+    monkeypatch.setattr(trees, "load_tree", first_load_is_stale)
     with sync_client.watch_tree("expire-me") as watcher:
         assert "410" in str(next(watcher.errors(timeout=10)))
         updates = watcher.updates(timeout=10)

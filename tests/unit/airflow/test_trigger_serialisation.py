@@ -11,7 +11,7 @@ import pytest
 
 from airflow_provider_kontinue.client import Execution
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
-from airflow_provider_kontinue.triggers.waiting import ExecutionWait, outcome
+from airflow_provider_kontinue.triggers.execution_wait import ExecutionWait, outcome
 
 
 def test_serialise_then_rebuild_gives_the_same_trigger() -> None:

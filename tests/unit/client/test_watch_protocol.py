@@ -15,7 +15,7 @@ from airflow_provider_kontinue.client.protocol import (
     Sleep,
     TransportError,
 )
-from airflow_provider_kontinue.client.watches import watch_objects
+from airflow_provider_kontinue.client.watch import watch_objects
 
 
 def _execution(name: str, rv: str, phase: str | None = None) -> dict[str, Any]:

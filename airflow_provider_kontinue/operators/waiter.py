@@ -1,6 +1,6 @@
 """How the operators wait for an execution: in the worker (sync) or in the triggerer (deferrable).
 
-Both paths run the same waiting code (:mod:`airflow_provider_kontinue.triggers.waiting`): a watch,
+Both paths run the same waiting code (:mod:`airflow_provider_kontinue.triggers.execution_wait`): a watch,
 never polling, with the worker's log lines written into the task log. Sync mode runs it on a
 private event loop in the worker; deferrable mode hands a :class:`KontinueExecutionTrigger` to the
 triggerer and frees the worker slot. Either way the outcome comes back as the same event payload
@@ -23,6 +23,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException, AirflowTaskTimeout
 
 from airflow_provider_kontinue.client import ExecutionPhase, InvalidStateError, KontinueError, NotFoundError
+from airflow_provider_kontinue.client.informer import Informer
 from airflow_provider_kontinue.hooks.kontinue import KontinueHook, connect_async
 from airflow_provider_kontinue.links.execution import (
     XCOM_EXECUTION_NAME,
@@ -30,8 +31,7 @@ from airflow_provider_kontinue.links.execution import (
     XCOM_EXECUTION_URL,
 )
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
-from airflow_provider_kontinue.triggers.hub import WatchHub
-from airflow_provider_kontinue.triggers.waiting import ExecutionWait, payload_for, wait_for_execution
+from airflow_provider_kontinue.triggers.execution_wait import ExecutionWait, payload_for, wait_for_execution
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -55,7 +55,7 @@ def run_sync_wait(hook: KontinueHook, wait: ExecutionWait, logger: Any) -> dict[
         try:
             return await wait_for_execution(wait, make_client, logger)
         finally:
-            await WatchHub.shutdown()
+            await Informer.shutdown()
 
     return asyncio.run(main())
 

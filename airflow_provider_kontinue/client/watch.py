@@ -24,7 +24,7 @@ from .models import Execution, Resource, ScheduledExecution, Suspension
 from .protocol import Emit, Op, Sleep, TransportError, expect
 from .resources import EXECUTIONS, SCHEDULED_EXECUTIONS, SUSPENSIONS, Kind
 from .validation import validate_namespace
-from .watching import Expired, Watcher
+from .watcher import Expired, Watcher
 
 R = TypeVar("R", bound=Resource)
 

@@ -20,7 +20,7 @@ from .protocol import Emit, Op, call, expect, failure
 from .resources import ARCHIVED_EXECUTIONS, EXECUTIONS, JOBS, SUSPENSIONS, Kind
 from .tree import ExecutionTree, ExecutionTreeNode
 from .validation import validate_namespace
-from .watching import Expired, Watcher, next_of_many
+from .watcher import Expired, Watcher, next_of_many
 
 COALESCE_SECONDS = 0.1
 ROOT_WATCH = "root"

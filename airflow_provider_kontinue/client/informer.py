@@ -1,20 +1,28 @@
-"""One watch per (connection, namespace, kind) in a process, shared by every waiting trigger.
+"""One watch per (source, namespace, kind) in an event loop, shared by every waiter.
 
-A triggerer runs up to a thousand triggers on one event loop. If each watched its own execution,
-a thousand deferred tasks would hold a thousand long-lived connections to the API server. Here
-they share: the first trigger that waits on an Execution in namespace ``ns`` through connection
-``c`` opens one watch of all Executions in ``ns`` (the client's ``watch``); later triggers
-subscribe to it, and each change is handed to the subscribers of that object's name. The last
-subscriber to leave closes the watch (after a short linger, so a burst of short waits does not
-reopen it again and again).
+A process that waits on many objects at once (Airflow's triggerer runs up to a thousand triggers on
+one event loop) would otherwise hold one long-lived connection per waiter. An :class:`Informer`
+is the shared alternative, as controller-runtime's informers are for Go: the first waiter on an
+Execution in namespace ``ns`` through credentials ``source`` opens one watch of all Executions in
+``ns`` (the client's ``watch``); later waiters subscribe to it, and each change is handed to the
+subscribers of that object's name. The last subscriber to leave closes the watch after a short
+linger, so a burst of short waits does not reopen it again and again.
 
-Reading the current state is batched too: a trigger subscribes first, then asks the hub for the
-object. Requests that arrive together are served by one paginated list instead of one GET each,
-so a triggerer restarting with a thousand deferred tasks makes a handful of requests, not a
-thousand (at the client's default 5 requests/s a thousand GETs would take over three minutes).
+Reading the current state is batched too: a waiter subscribes first, then asks the informer for
+the object. Reads that arrive together are served by one list instead of one GET each, so a
+process restarting with a thousand waits makes a handful of requests, not a thousand (at the
+client's default 5 requests/s a thousand GETs would take over three minutes).
 
-The hub is per event loop: ``dag.test()`` and the sync path of the operators run triggers in a
-fresh loop, the triggerer in its one loop; hubs never cross loops.
+Informers belong to one event loop: the registry is keyed by the loop object itself, weakly, so a
+loop that is closed and collected takes its informers' bookkeeping with it, and informers never
+cross loops. ``source`` is any string naming the credentials (Airflow's triggers use the
+connection id); waiters with the same source share a client.
+
+Usage::
+
+    async with Informer.subscribe("prod", "data", Execution, make_client, frozenset({"etl-1"})) as sub:
+        execution = await sub.read("etl-1")  # after subscribing: no change is missed
+        change = await sub.next(timeout=60)
 """
 
 from __future__ import annotations
@@ -22,27 +30,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from airflow_provider_kontinue.client import (
-    AsyncKontinueClient,
-    KontinueError,
-    NotFoundError,
-    ObjectChange,
-    Resource,
-)
-from airflow_provider_kontinue.client.constants import (
-    KIND_EXECUTION,
-    KIND_SCHEDULED_EXECUTION,
-    KIND_SUSPENSION,
-)
-from airflow_provider_kontinue.client.watches import kind_of
+from .async_client import AsyncKontinueClient
+from .constants import KIND_EXECUTION, KIND_SCHEDULED_EXECUTION, KIND_SUSPENSION
+from .errors import KontinueError, NotFoundError
+from .models import Resource
+from .watch import ObjectChange, kind_of
 
 log = logging.getLogger(__name__)
 
 R = TypeVar("R", bound=Resource)
+
+ClientMaker = Callable[[], Awaitable[AsyncKontinueClient]]
+"""Builds the client an informer watches with; awaited once, when the informer opens."""
 
 LINGER_SECONDS = 5.0
 """How long a watch stays open after its last subscriber left."""
@@ -52,15 +56,15 @@ LIST_THRESHOLD = 8
 """From this many names in one batch on, one list serves them all instead of a GET each."""
 
 
-class HubClosed(KontinueError):
-    """The shared watch ended with an error; subscribers re-subscribe (a new watch) or give up."""
+class InformerClosed(KontinueError):
+    """The shared watch ended; subscribers re-subscribe (a new watch) or give up."""
 
 
 @dataclass(eq=False)
 class Subscription(Generic[R]):
     """What one waiter receives: the changes of the names it follows (or of every object)."""
 
-    hub: WatchHub[R]
+    informer: Informer[R]
     names: frozenset[str] | None
     match: Callable[[R], bool] | None = None
     queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
@@ -81,24 +85,46 @@ class Subscription(Generic[R]):
 
     async def read(self, name: str) -> R | None:
         """The object now (batched with other readers); ``None`` when it does not exist live."""
-        return await self.hub.read(name)
+        return await self.informer.read(name)
+
+    @property
+    def client(self) -> AsyncKontinueClient:
+        """The informer's client (for reads that are not of this kind, e.g. a worker's logs)."""
+        return self.informer.client
 
 
 @dataclass(frozen=True)
-class HubKey:
-    loop: int
-    conn_id: str
+class InformerKey:
+    """What an informer watches: one kind in one namespace through one source's credentials."""
+
+    source: str
     namespace: str
     kind: str
 
 
-class WatchHub(Generic[R]):
+@dataclass
+class _Registry:
+    """The informers of one event loop, and the ones being opened right now."""
+
+    open: dict[InformerKey, Informer[Any]] = field(default_factory=dict)
+    opening: dict[InformerKey, asyncio.Future[Any]] = field(default_factory=dict)
+
+
+_registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Registry] = weakref.WeakKeyDictionary()
+
+
+def _registry(loop: asyncio.AbstractEventLoop | None = None) -> _Registry:
+    loop = loop or asyncio.get_running_loop()
+    registry = _registries.get(loop)
+    if registry is None:
+        registry = _registries[loop] = _Registry()
+    return registry
+
+
+class Informer(Generic[R]):
     """A shared watch of one kind in one namespace, and its subscribers."""
 
-    _hubs: ClassVar[dict[HubKey, WatchHub[Any]]] = {}
-    _making: ClassVar[dict[HubKey, asyncio.Future[Any]]] = {}
-
-    def __init__(self, key: HubKey, model: type[R], client: AsyncKontinueClient) -> None:
+    def __init__(self, key: InformerKey, model: type[R], client: AsyncKontinueClient) -> None:
         self.key = key
         self.model = model
         self.client = client
@@ -106,80 +132,116 @@ class WatchHub(Generic[R]):
         self.everything: set[Subscription[R]] = set()
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed = False
-        self.changes_seen = 0
         self.relists = 0
         """How often the server expired the watch (410 Gone) and the namespace was listed again."""
         self.peak_subscribers = 0
         """The most subscribers this watch served at once."""
+        self._registry = _registry()
         self._pending_reads: dict[str, list[asyncio.Future[R | None]]] = {}
         self._read_task: asyncio.Task[None] | None = None
         self._linger: asyncio.TimerHandle | None = None
         self._task = asyncio.ensure_future(self._run())
 
-    # -- registry -------------------------------------------------------------------------------
+    # -- the public API -------------------------------------------------------------------------
 
-    @classmethod
-    def active(cls) -> list[WatchHub[Any]]:
-        """The hubs open in this process (for tests and benchmarks)."""
-        return [hub for hub in cls._hubs.values() if not hub.closed]
+    @staticmethod
+    def active(loop: asyncio.AbstractEventLoop | None = None) -> list[Informer[Any]]:
+        """The informers open in ``loop`` (default: the running loop)."""
+        return [informer for informer in _registry(loop).open.values() if not informer.closed]
 
     @classmethod
     @contextlib.asynccontextmanager
     async def subscribe(
         cls,
-        conn_id: str,
+        source: str,
         namespace: str,
         model: type[R],
-        make_client: Callable[[], Any],
+        make_client: ClientMaker,
         names: frozenset[str] | None,
         *,
         match: Callable[[R], bool] | None = None,
         queue: asyncio.Queue[Any] | None = None,
     ) -> AsyncIterator[Subscription[R]]:
         """Follow ``names`` (or everything, with ``None``, narrowed by ``match``) of ``model`` in
-        ``namespace``. Several subscriptions may share one ``queue`` (one loop waiting on two kinds).
+        ``namespace``. Several subscriptions may share one ``queue`` (one waiter on two kinds).
 
         Opens the shared watch when needed (``make_client`` is awaited for its client) and
         returns once the watch is established, so that a read made after this sees every later
         change in the subscription.
         """
         kind_of(model)
-        key = HubKey(id(asyncio.get_running_loop()), conn_id, namespace, model.KIND)
-        hub: WatchHub[R] = await cls._open(key, model, make_client)
-        subscription: Subscription[R] = Subscription(hub, names, match)
+        key = InformerKey(source, namespace, model.KIND)
+        informer: Informer[R] = await cls._open(key, model, make_client)
+        subscription: Subscription[R] = Subscription(informer, names, match)
         if queue is not None:
             subscription.queue = queue
-        hub._add(subscription)
+        informer._add(subscription)
         try:
-            await asyncio.shield(hub.ready)
+            await asyncio.shield(informer.ready)
             yield subscription
         finally:
-            hub._remove(subscription)
+            informer._remove(subscription)
+
+    @staticmethod
+    async def shutdown() -> None:
+        """Close every informer of the running loop and wait until their connections are closed
+        (for code that runs a private loop, such as the operators' sync path)."""
+        informers = list(_registry().open.values())
+        for informer in informers:
+            informer.close()
+        await asyncio.gather(*(informer._task for informer in informers), return_exceptions=True)
+
+    @property
+    def subscribers(self) -> int:
+        """How many subscriptions this informer serves now."""
+        unique = set(self.everything)
+        for followers in self.by_name.values():
+            unique |= followers
+        return len(unique)
+
+    def close(self) -> None:
+        """Stop the watch; subscribers still attached receive InformerClosed, the client is closed."""
+        if not self.closed:
+            self._leave_registry()
+            self._task.cancel()
+        if self._read_task is not None:
+            self._read_task.cancel()
+
+    async def read(self, name: str) -> R | None:
+        """The live object ``name`` (``None`` if it does not exist live), batched with others."""
+        future: asyncio.Future[R | None] = asyncio.get_running_loop().create_future()
+        self._pending_reads.setdefault(name, []).append(future)
+        if self._read_task is None or self._read_task.done():
+            self._read_task = asyncio.ensure_future(self._serve_reads())
+        return await future
+
+    # -- opening and subscribers ----------------------------------------------------------------
 
     @classmethod
-    async def _open(cls, key: HubKey, model: type[R], make_client: Callable[[], Any]) -> WatchHub[R]:
-        """The open hub for ``key``, made by the first waiter; waiters arriving meanwhile share
-        that one making (a thousand triggers starting together build one client, not 1,000)."""
-        hub: WatchHub[R] | None = cls._hubs.get(key)
-        if hub is not None and not hub.closed:
-            return hub
-        making = cls._making.get(key)
-        if making is not None:
-            made: WatchHub[R] = await asyncio.shield(making)
+    async def _open(cls, key: InformerKey, model: type[R], make_client: ClientMaker) -> Informer[R]:
+        """The open informer for ``key``, made by the first waiter; waiters arriving meanwhile share
+        that one making (a thousand waiters starting together build one client, not 1,000)."""
+        registry = _registry()
+        informer: Informer[R] | None = registry.open.get(key)
+        if informer is not None and not informer.closed:
+            return informer
+        opening = registry.opening.get(key)
+        if opening is not None:
+            made: Informer[R] = await asyncio.shield(opening)
             return made
-        making = asyncio.get_running_loop().create_future()
-        cls._making[key] = making
+        opening = asyncio.get_running_loop().create_future()
+        registry.opening[key] = opening
         try:
-            hub = WatchHub(key, model, await make_client())
+            informer = Informer(key, model, await make_client())
         except BaseException as err:
-            making.set_exception(err if isinstance(err, Exception) else HubClosed(str(err)))
-            making.exception()  # retrieved: the waiters that share it re-raise it
+            opening.set_exception(err if isinstance(err, Exception) else InformerClosed(str(err)))
+            opening.exception()  # retrieved: the waiters that share it re-raise it
             raise
         finally:
-            del cls._making[key]
-        cls._hubs[key] = hub
-        making.set_result(hub)
-        return hub
+            del registry.opening[key]
+        registry.open[key] = informer
+        opening.set_result(informer)
+        return informer
 
     def _add(self, subscription: Subscription[R]) -> None:
         if self._linger is not None:
@@ -203,39 +265,14 @@ class WatchHub(Generic[R]):
         if not self.by_name and not self.everything and not self.closed:
             self._linger = asyncio.get_running_loop().call_later(LINGER_SECONDS, self._close_if_idle)
 
-    @property
-    def subscribers(self) -> int:
-        unique = set(self.everything)
-        for followers in self.by_name.values():
-            unique |= followers
-        return len(unique)
-
     def _close_if_idle(self) -> None:
         if not self.by_name and not self.everything:
             self.close()
 
-    def close(self) -> None:
-        """Stop the watch; subscribers still attached receive HubClosed, the client is closed."""
-        if not self.closed:
-            self._leave_registry()
-            self._task.cancel()
-        if self._read_task is not None:
-            self._read_task.cancel()
-
     def _leave_registry(self) -> None:
         self.closed = True
-        if self._hubs.get(self.key) is self:
-            del self._hubs[self.key]
-
-    @classmethod
-    async def shutdown(cls) -> None:
-        """Close every hub of the running loop and wait until their connections are closed (for
-        code that runs a private loop, such as the operators' sync path)."""
-        loop = id(asyncio.get_running_loop())
-        hubs = [hub for key, hub in list(cls._hubs.items()) if key.loop == loop]
-        for hub in hubs:
-            hub.close()
-        await asyncio.gather(*(hub._task for hub in hubs), return_exceptions=True)
+        if self._registry.open.get(self.key) is self:
+            del self._registry.open[self.key]
 
     # -- the watch ------------------------------------------------------------------------------
 
@@ -243,14 +280,13 @@ class WatchHub(Generic[R]):
         try:
             stream = await self.client.watch(self.model, namespace=self.key.namespace)
             self.ready.set_result(None)
-            log.debug("kontinue: one watch of %s in %s for this process", self.model.KIND, self.key.namespace)
+            log.debug("kontinue: one watch of %s in %s for this loop", self.model.KIND, self.key.namespace)
             async with stream:
                 async for change in stream:
-                    self.changes_seen += 1
                     self._dispatch(change)
-            self._fail(HubClosed(f"the watch of {self.model.KIND} in {self.key.namespace!r} ended"))
+            self._fail(InformerClosed(f"the watch of {self.model.KIND} in {self.key.namespace!r} ended"))
         except asyncio.CancelledError:
-            self._fail(HubClosed("the shared watch was closed"))
+            self._fail(InformerClosed("the shared watch was closed"))
             raise
         except Exception as err:
             self._fail(err)
@@ -280,14 +316,6 @@ class WatchHub(Generic[R]):
             subscription.queue.put_nowait(err)
 
     # -- batched reads --------------------------------------------------------------------------
-
-    async def read(self, name: str) -> R | None:
-        """The live object ``name`` (``None`` if it does not exist live), batched with others."""
-        future: asyncio.Future[R | None] = asyncio.get_running_loop().create_future()
-        self._pending_reads.setdefault(name, []).append(future)
-        if self._read_task is None or self._read_task.done():
-            self._read_task = asyncio.ensure_future(self._serve_reads())
-        return await future
 
     async def _serve_reads(self) -> None:
         await asyncio.sleep(BATCH_WINDOW_SECONDS)

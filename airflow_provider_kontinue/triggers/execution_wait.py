@@ -1,12 +1,12 @@
 """Waiting for an execution to reach a phase: the one implementation behind every wait.
 
 The deferrable trigger runs it in the triggerer; the operators' sync path runs the same coroutine
-on a private event loop in the worker. It subscribes to the process's shared watch (see
-:mod:`.hub`), then reads the execution, so no change between the two is lost, and returns a plain
-JSON outcome: ``{"status": "done" | "timeout" | "error", "phase", "message", "reason", "result",
-"name", "namespace", "attempt"}``. ``done`` means the execution reached one of the wanted phases,
-or ended in another (it will not change again); what that means for the task is the caller's
-decision.
+on a private event loop in the worker. It subscribes to the loop's shared watch (the client's
+:class:`~airflow_provider_kontinue.client.informer.Informer`), then reads the execution, so no
+change between the two is lost, and returns a plain JSON outcome: ``{"status": "done" |
+"timeout" | "error", "phase", "message", "reason", "result", "name", "namespace",
+"attempt"}``. ``done`` means the execution reached one of the wanted phases, or ended in another
+(it will not change again); what that means for the task is the caller's decision.
 
 The wait survives what a long wait meets: the watch's reconnects and 410 relists happen in the
 client; an execution archived and deleted by its TTL is read from its ArchivedExecution; a watch
@@ -17,51 +17,14 @@ and the execution read again. Permission and configuration errors end the wait a
 from __future__ import annotations
 
 import asyncio
-import random
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowNotFoundException
-
-from airflow_provider_kontinue.client import (
-    TERMINAL_PHASES,
-    AsyncKontinueClient,
-    ConfigError,
-    Execution,
-    ForbiddenError,
-    KontinueError,
-    UnauthorizedError,
-    ValidationError,
-)
-from airflow_provider_kontinue.hooks.connection import ConnectionFieldError
-from airflow_provider_kontinue.hooks.kontinue import KontinueAsyncHook
-from airflow_provider_kontinue.triggers.hub import WatchHub
+from airflow_provider_kontinue.client import TERMINAL_PHASES, AsyncKontinueClient, Execution, KontinueError
+from airflow_provider_kontinue.client.informer import ClientMaker, Informer
 from airflow_provider_kontinue.triggers.logs import LogForwarder
-
-PERMANENT_ERRORS = (
-    ForbiddenError,
-    UnauthorizedError,
-    ConfigError,
-    ValidationError,
-    ConnectionFieldError,  # the connection is malformed
-    AirflowNotFoundException,  # the connection is not defined (in the triggerer)
-)
-BACKOFF_INITIAL = 0.5
-BACKOFF_MAX = 30.0
-
-ClientMaker = Callable[[], Awaitable[AsyncKontinueClient]]
-
-
-def connection_client(conn_id: str, namespace: str) -> ClientMaker:
-    """How a trigger gets its client: from its connection, read in the triggerer when a shared
-    watch is first opened (only the connection id travels in the trigger's kwargs)."""
-
-    async def make() -> AsyncKontinueClient:
-        return await KontinueAsyncHook(conn_id, namespace).get_async_client()
-
-    return make
+from airflow_provider_kontinue.triggers.resilient import resilient
 
 
 @dataclass(frozen=True)
@@ -125,40 +88,6 @@ def payload_for(wait: ExecutionWait, execution: Execution) -> dict[str, Any]:
     return outcome(wait, "done", execution)
 
 
-async def resilient(
-    attempt: Callable[[], Awaitable[dict[str, Any]]],
-    *,
-    remaining: Callable[[], float | None],
-    on_timeout: Callable[[], dict[str, Any]],
-    on_error: Callable[[str], dict[str, Any]],
-    what: str,
-    logger: Any,
-) -> dict[str, Any]:
-    """Run one waiting ``attempt`` until it returns; again with backoff when the watch broke off.
-
-    The deadline (``remaining``) ends it with ``on_timeout()``; permission and configuration
-    errors end it with ``on_error(message)``; every other kontinue error is a broken connection or
-    a restarting API server, after which the attempt subscribes and reads again.
-    """
-    failures = 0
-    while True:
-        try:
-            return await attempt()
-        except TimeoutError:
-            return on_timeout()
-        except PERMANENT_ERRORS as err:
-            return on_error(str(err))
-        except KontinueError as err:
-            failures += 1
-            delay = min(BACKOFF_MAX, BACKOFF_INITIAL * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0)
-            logger.warning("kontinue: the wait for %s broke off (%s); again in %.1fs", what, err, delay)
-            left = remaining()
-            if left is not None and left <= delay:
-                await asyncio.sleep(left)
-                return on_timeout()
-            await asyncio.sleep(delay)
-
-
 async def wait_for_execution(wait: ExecutionWait, make_client: ClientMaker, logger: Any) -> dict[str, Any]:
     """Wait as ``wait`` says and return the outcome payload; never raises for a remote problem."""
     return await resilient(
@@ -173,8 +102,8 @@ async def wait_for_execution(wait: ExecutionWait, make_client: ClientMaker, logg
 
 async def _wait_once(wait: ExecutionWait, make_client: ClientMaker, logger: Any) -> dict[str, Any]:
     names = frozenset({wait.name})
-    async with WatchHub.subscribe(wait.conn_id, wait.namespace, Execution, make_client, names) as sub:
-        forwarder = LogForwarder(sub.hub.client, wait.namespace, logger) if wait.stream_logs else None
+    async with Informer.subscribe(wait.conn_id, wait.namespace, Execution, make_client, names) as sub:
+        forwarder = LogForwarder(sub.client, wait.namespace, logger) if wait.stream_logs else None
         finished = False
         try:
             execution = await sub.read(wait.name)
