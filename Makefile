@@ -1,5 +1,6 @@
 # The README's commands. Each one sets up what it needs on a fresh machine: the virtualenv with the
-# package and its dev extras, and the control-plane binaries (built once from Go modules, cached in
+# provider and its dev extras next to the sandbox (its own distribution in ./sandbox, both
+# editable), and the control-plane binaries (built once from Go modules, cached in
 # ~/.cache/kontinue-sandbox, or taken from KUBEBUILDER_ASSETS).
 
 PYTHON ?= python3
@@ -8,12 +9,12 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit integration bench scale binaries clean
+.PHONY: demo test lint typecheck unit bench scale binaries clean
 
-$(INSTALLED): pyproject.toml setup.cfg
+$(INSTALLED): pyproject.toml setup.cfg sandbox/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(PY) -e '.[dev]'
+	$(BIN)/uv pip install --quiet --python $(PY) -e ./sandbox -e '.[dev]'
 	touch $@
 
 binaries: $(INSTALLED)
@@ -46,6 +47,7 @@ demo: $(INSTALLED) binaries
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(INSTALLED)
 	$(BIN)/mypy

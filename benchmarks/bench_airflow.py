@@ -35,8 +35,8 @@ from typing import Any
 import psutil
 
 from airflow_provider_kontinue.hooks.connection import connection_json
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from benchmarks.figures import emit, median, percentile, progress
+from kontinue_sandbox.controlplane import ControlPlane
 
 GROUP, VERSION = "kontinue.cloud", "v1alpha1"
 NAMESPACE = "bench-airflow"

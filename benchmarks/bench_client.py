@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from kubernetes import client as k8s
 
 from airflow_provider_kontinue.client import KontinueClient
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from benchmarks.figures import emit, progress
+from kontinue_sandbox.controlplane import ControlPlane
 
 GROUP, VERSION, NS = "kontinue.cloud", "v1alpha1", "bench"
 

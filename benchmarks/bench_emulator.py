@@ -21,12 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_kontinue.sandbox import processes
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
-from airflow_provider_kontinue.sandbox.emulator import names
-from airflow_provider_kontinue.sandbox.emulator import process as emulator_process
-from airflow_provider_kontinue.sandbox.emulator.kube import Kube
 from benchmarks.figures import emit, median, percentile, progress
+from kontinue_sandbox import processes
+from kontinue_sandbox.controlplane import ControlPlane
+from kontinue_sandbox.emulator import names
+from kontinue_sandbox.emulator import process as emulator_process
+from kontinue_sandbox.emulator.kube import Kube
 
 SINGLE_SAMPLES = 30
 CONCURRENT = 1000
@@ -55,7 +55,7 @@ class Observer:
             async for event in self.kube.watch(path, query, timeout=600):
                 obj = event.get("object") or {}
                 version = (obj.get("metadata") or {}).get("resourceVersion") or version
-                name = (obj.get("metadata") or {}).get("name")
+                name = str((obj.get("metadata") or {}).get("name"))
                 phase = (obj.get("status") or {}).get("phase")
                 now = time.perf_counter()
                 if phase in ("Executing", "Completed") and name not in self.executing:

@@ -33,15 +33,15 @@ import time
 from typing import Any
 
 import aiohttp
-import psutil  # type: ignore[import-untyped]
+import psutil
 import structlog
 from kubernetes import client as k8s
 
 from airflow_provider_kontinue.client.informer import Informer
 from airflow_provider_kontinue.hooks.connection import connection_json
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
 from benchmarks.figures import emit, percentile, progress
+from kontinue_sandbox.controlplane import ControlPlane
 
 GROUP, VERSION, NS = "kontinue.cloud", "v1alpha1", "load"
 WAITS, BURSTS, WRITERS, IDLE_SECONDS = 1000, 10, 10, 5.0

@@ -12,8 +12,8 @@ import sys
 import tempfile
 import time
 
-from airflow_provider_kontinue.sandbox.binaries import ensure_binaries
 from benchmarks.figures import emit, median, progress
+from kontinue_sandbox.binaries import ensure_binaries
 
 RUNS = 3
 
@@ -24,7 +24,7 @@ def main() -> None:
     for run in range(RUNS):
         with tempfile.TemporaryDirectory() as home:
             env = {**os.environ, "KONTINUE_SANDBOX_HOME": home}
-            cli = [sys.executable, "-m", "airflow_provider_kontinue.sandbox.cli"]
+            cli = [sys.executable, "-m", "kontinue_sandbox.cli"]
             started = time.perf_counter()
             subprocess.run([*cli, "up"], env=env, check=True, capture_output=True)
             samples.append(time.perf_counter() - started)

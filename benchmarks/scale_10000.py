@@ -36,9 +36,9 @@ import psutil
 from kubernetes import client as k8s
 
 from airflow_provider_kontinue.client import AsyncKontinueClient, KontinueClient, ListOptions
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from benchmarks import bench_reliability
 from benchmarks.figures import emit, percentile, progress
+from kontinue_sandbox.controlplane import ControlPlane
 
 GROUP, VERSION, NS = "kontinue.cloud", "v1alpha1", "scale"
 TOTAL, TREE, EXECUTING, COMPLETED, FUNCTIONS = 10_000, 1_000, 1_000, 1_000, 10

@@ -27,8 +27,6 @@ from .errors import (
     ConfigError,
     ConflictError,
     ErrorCause,
-    ExecutionCanceledError,
-    ExecutionFailedError,
     ForbiddenError,
     GoneError,
     InvalidStateError,
@@ -93,7 +91,7 @@ from .options import (
     SkipOptions,
     SpawnOptions,
 )
-from .results import parse_result
+from .results import ExecutionCanceledError, ExecutionFailedError, parse_result
 from .sync_client import KontinueClient, LogStream, TreeWatcher
 from .timestamps import Timestamp, format_timestamp, parse_timestamp
 from .tree import ExecutionTree, ExecutionTreeNode, job_phase

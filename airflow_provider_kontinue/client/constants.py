@@ -103,13 +103,7 @@ LABEL_JOB_NAME_LEGACY: Final = "job-name"
 # --- Archives (spec §4) ---------------------------------------------------------------------------
 
 ARCHIVE_ENCODING: Final = "gzip+base64"
-"""The only ``spec.tree.encoding`` the client writes and reads."""
-
-ARCHIVE_TREE_VERSION: Final = 1
-"""``version`` of the tree document inside an archive."""
-
-ARCHIVE_MAX_BYTES: Final = 1024 * 1024
-"""Target ceiling for ``spec.tree.data``; etcd refuses objects above about 1.5 MiB."""
+"""The only ``spec.tree.encoding`` the client reads."""
 
 # --- Names ----------------------------------------------------------------------------------------
 

@@ -18,10 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, ClassVar
-
-if TYPE_CHECKING:
-    from .models import Execution
+from typing import Any, ClassVar
 
 __all__ = [
     "AlreadyExistsError",
@@ -29,8 +26,6 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "ErrorCause",
-    "ExecutionCanceledError",
-    "ExecutionFailedError",
     "ForbiddenError",
     "GoneError",
     "InvalidStateError",
@@ -237,52 +232,6 @@ class ValidationError(KontinueError, ValueError):
         if self.field and self.field not in self.message:
             items.insert(0, f"field={self.field}")
         return items
-
-
-class ExecutionFailedError(KontinueError):
-    """``parse_result`` on an execution that ended ``Failed``; the message is its status message.
-
-    Attributes:
-        execution: The failed Execution, for its phase, reason, attempts and timestamps.
-    """
-
-    category = "execution failed"
-    show_status = False
-
-    def __init__(
-        self,
-        message: str = "",
-        *,
-        execution: Execution | None = None,
-        namespace: str | None = None,
-        name: str | None = None,
-        reason: str | None = None,
-    ) -> None:
-        self.execution = execution
-        super().__init__(message, resource="executions", namespace=namespace, name=name, reason=reason)
-
-
-class ExecutionCanceledError(KontinueError):
-    """``parse_result`` on an execution that ended ``Canceled``; the message is its status message.
-
-    Attributes:
-        execution: The canceled Execution, for its reason, message and timestamps.
-    """
-
-    category = "execution canceled"
-    show_status = False
-
-    def __init__(
-        self,
-        message: str = "",
-        *,
-        execution: Execution | None = None,
-        namespace: str | None = None,
-        name: str | None = None,
-        reason: str | None = None,
-    ) -> None:
-        self.execution = execution
-        super().__init__(message, resource="executions", namespace=namespace, name=name, reason=reason)
 
 
 class ResultDecodeError(KontinueError, ValueError):

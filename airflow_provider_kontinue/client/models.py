@@ -28,10 +28,9 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-import gzip
 import json
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, NewType
@@ -39,7 +38,6 @@ from typing import Annotated, Any, ClassVar, NewType
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
-from pydantic_core import to_jsonable_python
 
 from .constants import (
     ANNOTATION_ARCHIVED,
@@ -48,9 +46,6 @@ from .constants import (
     ANNOTATION_HIDDEN,
     API_VERSION,
     ARCHIVE_ENCODING,
-    ARCHIVE_MAX_BYTES,
-    ARCHIVE_TREE_VERSION,
-    GROUP,
     KIND_ARCHIVED_EXECUTION,
     KIND_EXECUTION,
     KIND_FUNCTION,
@@ -525,7 +520,8 @@ class ArchivedExecution(Resource):
 
     The client reads archives transparently: :meth:`root_execution` gives back the root Execution
     and :meth:`executions` every Execution of the tree, each marked with the annotation
-    ``kontinue.cloud/archived: "true"``; :meth:`from_tree` builds an archive (used by the emulator).
+    ``kontinue.cloud/archived: "true"``. kontinue's controller writes archives; the client only
+    reads them.
     """
 
     KIND: ClassVar[str] = KIND_ARCHIVED_EXECUTION
@@ -615,129 +611,6 @@ class ArchivedExecution(Resource):
         if not any(execution.name == root_name for execution in marked):
             marked.insert(0, self.root_execution())
         return marked
-
-    @classmethod
-    def from_tree(
-        cls,
-        root: Execution | Mapping[str, Any],
-        *,
-        executions: Iterable[Execution | Mapping[str, Any]] = (),
-        suspensions: Iterable[Suspension | Mapping[str, Any]] = (),
-        jobs: Iterable[Mapping[str, Any]] = (),
-        archived_at: datetime,
-        delete_at: datetime | None = None,
-        max_bytes: int = ARCHIVE_MAX_BYTES,
-    ) -> ArchivedExecution:
-        """Build the ArchivedExecution for a finished root and its descendants (spec §4).
-
-        ``executions`` may include the root or not; ``jobs`` are plain JSON dicts (for a kubernetes
-        ``V1Job`` use ``ApiClient().sanitize_for_serialization(job)``). The result is deterministic:
-        objects are ordered root first then by name, JSON keys are sorted and the gzip header has no
-        timestamp, so the same tree always yields the same ``spec.tree.data``.
-        ``metadata.managedFields`` is dropped from every object. If the encoded tree exceeds
-        ``max_bytes``, ``status.state`` is dropped from non-root executions, then Job pod templates.
-
-        Raises:
-            ValueError: the root has no name, or the tree is still larger than ``max_bytes``.
-        """
-        root_doc = _plain(root)
-        root_meta = root_doc.get("metadata") or {}
-        root_name = root_meta.get("name")
-        if not root_name:
-            raise ValueError("cannot archive an execution without metadata.name")
-        others = [
-            doc for doc in map(_plain, executions) if (doc.get("metadata") or {}).get("name") != root_name
-        ]
-        execution_docs = [root_doc, *sorted(others, key=_sort_key)]
-        suspension_docs = sorted(map(_plain, suspensions), key=_sort_key)
-        job_docs = sorted(map(_plain, jobs), key=_sort_key)
-        document: dict[str, Any] = {
-            "version": ARCHIVE_TREE_VERSION,
-            "root": root_name,
-            "executions": execution_docs,
-            "suspensions": suspension_docs,
-            "jobs": job_docs,
-        }
-        data = _encode_tree(document)
-        if len(data) > max_bytes:
-            for doc in execution_docs[1:]:
-                (doc.get("status") or {}).pop("state", None)
-            data = _encode_tree(document)
-        if len(data) > max_bytes:
-            for doc in job_docs:
-                (doc.get("spec") or {}).pop("template", None)
-            data = _encode_tree(document)
-        if len(data) > max_bytes:
-            raise ValueError(f"tree of {root_name!r} encodes to {len(data)} bytes, over {max_bytes}")
-
-        labels = root_meta.get("labels")
-        annotations = {
-            key: value
-            for key, value in (root_meta.get("annotations") or {}).items()
-            if key.startswith(f"{GROUP}/") and key != ANNOTATION_ARCHIVED
-        }
-        metadata: dict[str, Any] = {"name": root_name}
-        if root_meta.get("namespace"):
-            metadata["namespace"] = root_meta["namespace"]
-        if labels:
-            metadata["labels"] = dict(labels)
-        if annotations:
-            metadata["annotations"] = annotations
-
-        root_copy: dict[str, Any] = {
-            "metadata": {
-                key: root_meta[key]
-                for key in ("name", "namespace", "uid", "labels", "annotations", "creationTimestamp")
-                if key in root_meta
-            },
-            "spec": root_doc.get("spec") or {},
-        }
-        if "status" in root_doc:
-            root_copy["status"] = {k: v for k, v in (root_doc["status"] or {}).items() if k != "state"}
-
-        archive: dict[str, Any] = {
-            "apiVersion": API_VERSION,
-            "kind": KIND_ARCHIVED_EXECUTION,
-            "metadata": metadata,
-            "spec": {
-                "archivedAt": archived_at,
-                "execution": root_copy,
-                "tree": {
-                    "encoding": ARCHIVE_ENCODING,
-                    "data": data,
-                    "counts": {
-                        "executions": len(execution_docs),
-                        "suspensions": len(suspension_docs),
-                        "jobs": len(job_docs),
-                    },
-                },
-            },
-        }
-        if delete_at is not None:
-            archive["status"] = {"deleteAt": delete_at}
-        return cls.model_validate(archive)
-
-
-def _plain(obj: KontinueModel | Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON-compatible deep copy of ``obj`` without ``metadata.managedFields``."""
-    doc = obj.to_dict() if isinstance(obj, KontinueModel) else to_jsonable_python(copy.deepcopy(dict(obj)))
-    if not isinstance(doc, dict):
-        raise TypeError(f"expected an object, got {type(obj).__name__}")
-    metadata = doc.get("metadata")
-    if isinstance(metadata, dict):
-        metadata.pop("managedFields", None)
-    return doc
-
-
-def _sort_key(doc: Mapping[str, Any]) -> tuple[str, str]:
-    metadata = doc.get("metadata") or {}
-    return (str(metadata.get("namespace") or ""), str(metadata.get("name") or ""))
-
-
-def _encode_tree(document: Mapping[str, Any]) -> str:
-    """Canonical JSON -> gzip (no timestamp) -> base64: identical trees give identical bytes."""
-    payload = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return base64.b64encode(gzip.compress(payload.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
 
 
 def _gunzip(data: bytes) -> bytes:

@@ -1,4 +1,5 @@
-"""``parse_result``: an execution's result as the Python type the caller wants (Go's ParseResult[T])."""
+"""``parse_result``: an execution's result as the Python type the caller wants (Go's ParseResult[T]),
+and the errors for an execution that ended without one (Failed, Canceled)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,56 @@ from typing import Any, TypeVar, overload
 import pydantic
 
 from .enums import ExecutionPhase
-from .errors import ExecutionCanceledError, ExecutionFailedError, InvalidStateError, ResultDecodeError
+from .errors import InvalidStateError, KontinueError, ResultDecodeError
 from .models import Execution
 
 T = TypeVar("T")
+
+
+class ExecutionFailedError(KontinueError):
+    """``parse_result`` on an execution that ended ``Failed``; the message is its status message.
+
+    Attributes:
+        execution: The failed Execution, for its phase, reason, attempts and timestamps.
+    """
+
+    category = "execution failed"
+    show_status = False
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        execution: Execution | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.execution = execution
+        super().__init__(message, resource="executions", namespace=namespace, name=name, reason=reason)
+
+
+class ExecutionCanceledError(KontinueError):
+    """``parse_result`` on an execution that ended ``Canceled``; the message is its status message.
+
+    Attributes:
+        execution: The canceled Execution, for its reason, message and timestamps.
+    """
+
+    category = "execution canceled"
+    show_status = False
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        execution: Execution | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.execution = execution
+        super().__init__(message, resource="executions", namespace=namespace, name=name, reason=reason)
 
 
 @overload

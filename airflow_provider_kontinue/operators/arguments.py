@@ -12,8 +12,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from airflow_provider_kontinue.hooks.errors import BadInputError
 
-class ArgumentsError(ValueError):
+
+class ArgumentsError(BadInputError):
     """The arguments are not a JSON object; the message says what they were and how to fix it."""
 
 

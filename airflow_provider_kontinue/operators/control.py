@@ -17,9 +17,9 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_kontinue.client import ChildPolicy, InvalidStateError, RetryOptions
 from airflow_provider_kontinue.hooks.connection import DEFAULT_CONN_ID
+from airflow_provider_kontinue.hooks.errors import kontinue_errors
 from airflow_provider_kontinue.hooks.kontinue import KontinueHook
 from airflow_provider_kontinue.links.execution import KontinueExecutionLink
-from airflow_provider_kontinue.operators.errors import kontinue_errors
 from airflow_provider_kontinue.operators.waiter import ExecutionWaiter, push_identity
 
 if TYPE_CHECKING:

@@ -38,10 +38,10 @@ from airflow_provider_kontinue.client import (
     SpawnOptions,
 )
 from airflow_provider_kontinue.hooks.connection import DEFAULT_CONN_ID
+from airflow_provider_kontinue.hooks.errors import kontinue_errors
 from airflow_provider_kontinue.hooks.kontinue import KontinueHook
 from airflow_provider_kontinue.links.execution import KontinueExecutionLink
 from airflow_provider_kontinue.operators.arguments import parse_arguments
-from airflow_provider_kontinue.operators.errors import kontinue_errors
 from airflow_provider_kontinue.operators.naming import (
     ANNOTATION_TI_KEY,
     LABEL_DAG_ID,

@@ -18,8 +18,8 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 from airflow_provider_kontinue.hooks.connection import DEFAULT_CONN_ID
+from airflow_provider_kontinue.hooks.errors import kontinue_errors
 from airflow_provider_kontinue.hooks.kontinue import KontinueHook
-from airflow_provider_kontinue.operators.errors import kontinue_errors
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

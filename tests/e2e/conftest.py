@@ -33,11 +33,11 @@ from kubernetes import client as k8s  # noqa: E402
 
 from airflow_provider_kontinue.client import KontinueClient  # noqa: E402
 from airflow_provider_kontinue.hooks.connection import connection_json  # noqa: E402
-from airflow_provider_kontinue.sandbox import processes  # noqa: E402
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane  # noqa: E402
-from airflow_provider_kontinue.sandbox.emulator import examples as emulator_examples  # noqa: E402
-from airflow_provider_kontinue.sandbox.emulator import process as emulator_process  # noqa: E402
-from airflow_provider_kontinue.sandbox.errors import log_tail  # noqa: E402
+from kontinue_sandbox import processes  # noqa: E402
+from kontinue_sandbox.controlplane import ControlPlane  # noqa: E402
+from kontinue_sandbox.emulator import examples as emulator_examples  # noqa: E402
+from kontinue_sandbox.emulator import process as emulator_process  # noqa: E402
+from kontinue_sandbox.errors import log_tail  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEED = 5.0

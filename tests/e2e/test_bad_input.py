@@ -8,11 +8,9 @@ from kubernetes import client as k8s
 from airflow_provider_kontinue.client import KontinueClient, ListOptions
 from airflow_provider_kontinue.hooks.connection import connection_json
 from airflow_provider_kontinue.operators.naming import LABEL_DAG_ID
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
-from airflow_provider_kontinue.sandbox.users import KONTINUE_CLIENT_RULES, add_user, grant
+from kontinue_sandbox.controlplane import ControlPlane
+from kontinue_sandbox.users import KONTINUE_CLIENT_RULES, add_user, grant
 from tests.e2e.conftest import Airflow
-
-pytestmark = pytest.mark.integration
 
 
 @pytest.fixture

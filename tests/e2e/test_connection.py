@@ -12,11 +12,9 @@ import pytest
 
 from airflow_provider_kontinue.hooks import KontinueAsyncHook, KontinueHook
 from airflow_provider_kontinue.hooks.connection import connection_json
-from airflow_provider_kontinue.sandbox import cli
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
-from airflow_provider_kontinue.sandbox.users import add_user
-
-pytestmark = pytest.mark.integration
+from kontinue_sandbox import cli
+from kontinue_sandbox.controlplane import ControlPlane
+from kontinue_sandbox.users import add_user
 
 
 def test_the_env_line_of_kontinue_sandbox_is_a_working_connection(

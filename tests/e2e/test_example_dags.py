@@ -9,7 +9,6 @@ from airflow_provider_kontinue.client import KontinueClient, ListOptions
 from airflow_provider_kontinue.operators.naming import LABEL_DAG_ID
 from tests.e2e.conftest import Airflow
 
-pytestmark = pytest.mark.integration
 MODES = [pytest.param(False, id="sync"), pytest.param(True, id="deferrable")]
 
 

@@ -16,8 +16,6 @@ from airflow_provider_kontinue.operators.naming import LABEL_DAG_ID
 from airflow_provider_kontinue.triggers.execution import KILL_MESSAGE, KontinueExecutionTrigger
 from tests.e2e.conftest import Airflow, wait_until
 
-pytestmark = pytest.mark.integration
-
 
 def _run_executions(kontinue: KontinueClient, logical_date: str) -> list[Execution]:
     listed = kontinue.list(ListOptions(label_selector={LABEL_DAG_ID: "e2e_long_run"}))

@@ -47,13 +47,11 @@ import pytest
 import yaml
 from kubernetes import client as k8s
 
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
-from airflow_provider_kontinue.sandbox.users import KONTINUE_CLIENT_RULES, SandboxUser, add_user, grant
+from kontinue_sandbox.controlplane import ControlPlane
+from kontinue_sandbox.users import KONTINUE_CLIENT_RULES, SandboxUser, add_user, grant
 from tests.e2e.conftest import ROOT, Airflow, DagRun
 from tests.e2e.dags.e2e_secrets import CERT_CONN, FORBIDDEN, MARKER, REJECTED_CONN, TOKEN_CONN
 from tests.e2e.metadata_dump import NOT_DECRYPTABLE
-
-pytestmark = pytest.mark.integration
 
 DAG_ID = "e2e_secrets"
 WINDOW = 24

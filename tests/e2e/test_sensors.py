@@ -7,7 +7,6 @@ from kubernetes import client as k8s
 
 from tests.e2e.conftest import Airflow
 
-pytestmark = pytest.mark.integration
 GROUP, VERSION = "kontinue.cloud", "v1alpha1"
 
 

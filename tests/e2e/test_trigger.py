@@ -9,16 +9,12 @@ import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-import pytest
-
 from airflow_provider_kontinue.client import AsyncKontinueClient, Execution, KontinueClient
 from airflow_provider_kontinue.client.informer import Informer
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
+from kontinue_sandbox.controlplane import ControlPlane
 from tests.e2e.conftest import Airflow, wait_until
-from tests.integration.emulator.test_restart import restart_apiserver
 
-pytestmark = pytest.mark.integration
 T = TypeVar("T")
 
 
@@ -97,7 +93,7 @@ def test_a_wait_survives_an_api_server_restart(
         waiting = on_loop(start())
         wait_until(lambda: kontinue.get(execution.name).phase == "Suspended", 60)
         on_loop(asyncio.wait_for(_established(airflow.namespace), 30))  # the trigger is watching
-        restart_apiserver(control_plane)  # every watch breaks
+        control_plane.restart_apiserver()  # every watch breaks
         time.sleep(1)
         assert not waiting.done()
         with KontinueClient.connect(control_plane.kubeconfig, namespace=airflow.namespace) as fresh:
@@ -130,7 +126,7 @@ def test_waiters_arriving_together_build_one_client_and_one_watch(
         async with Informer.subscribe(
             "kontinue_default", airflow.namespace, Execution, make_client, names
         ) as sub:
-            return id(sub.hub)
+            return id(sub.informer)
 
     async def scenario() -> set[int]:
         hubs = set(await asyncio.gather(*(one(i) for i in range(50))))

@@ -28,8 +28,8 @@ from kubernetes import client as k8s
 
 from airflow_provider_kontinue.client.informer import Informer
 from airflow_provider_kontinue.hooks.connection import connection_json
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
+from kontinue_sandbox.controlplane import ControlPlane
 from tests.integration.client.conftest import Cluster, EventLoopThread
 
 T = TypeVar("T")

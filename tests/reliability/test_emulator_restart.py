@@ -12,13 +12,11 @@ import pytest
 from kubernetes import client as k8s
 
 from airflow_provider_kontinue.client import Execution, KontinueClient
-from airflow_provider_kontinue.sandbox import processes
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
-from airflow_provider_kontinue.sandbox.emulator import process as emulator_process
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
+from kontinue_sandbox import processes
+from kontinue_sandbox.controlplane import ControlPlane
+from kontinue_sandbox.emulator import process as emulator_process
 from tests.reliability.conftest import Cluster, Triggerer, create_namespace, use_connection
-
-pytestmark = pytest.mark.integration
 
 SPEED = 10.0
 

@@ -14,10 +14,8 @@ from airflow.sdk.exceptions import AirflowFailException
 from kubernetes import client as k8s
 
 from airflow_provider_kontinue.operators.control import KontinueCancelOperator, KontinueResumeOperator
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
+from kontinue_sandbox.controlplane import ControlPlane
 from tests.reliability.conftest import Cluster, TaskInstanceStub, create_namespace, use_connection
-
-pytestmark = pytest.mark.integration
 
 RACERS = 8
 

@@ -21,14 +21,14 @@ from airflow_provider_kontinue.operators.control import (
     KontinueSkipOperator,
 )
 from airflow_provider_kontinue.operators.spawn import KontinueSpawnOperator
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
-from airflow_provider_kontinue.sandbox.users import (
+from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
+from kontinue_sandbox.controlplane import ControlPlane
+from kontinue_sandbox.users import (
     KONTINUE_CLIENT_RULES,
     KONTINUE_VIEWER_RULES,
     add_user,
     grant,
 )
-from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
 from tests.reliability.conftest import (
     Cluster,
     TaskInstanceStub,
@@ -36,8 +36,6 @@ from tests.reliability.conftest import (
     create_namespace,
     use_connection,
 )
-
-pytestmark = pytest.mark.integration
 
 ETCD_OBJECT_LIMIT = 1_572_864  # etcd's default --max-request-bytes (1.5 MiB)
 

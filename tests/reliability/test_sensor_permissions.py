@@ -13,19 +13,17 @@ from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 from kubernetes import client as k8s
 
 from airflow_provider_kontinue.client.informer import Informer
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
-from airflow_provider_kontinue.sandbox.users import KONTINUE_CLIENT_RULES, add_user, grant
 from airflow_provider_kontinue.sensors import (
     KontinueExecutionSensor,
     KontinueScheduledExecutionSensor,
     KontinueSuspensionSensor,
 )
 from airflow_provider_kontinue.sensors.base import KontinueSensorBase
+from kontinue_sandbox.controlplane import ControlPlane
+from kontinue_sandbox.users import KONTINUE_CLIENT_RULES, add_user, grant
 from tests.integration.client.conftest import EventLoopThread
 from tests.reliability.conftest import Cluster, TaskInstanceStub, create_namespace, use_connection
 from tests.reliability.test_security import assert_names_the_refusal
-
-pytestmark = pytest.mark.integration
 
 
 class Case(NamedTuple):

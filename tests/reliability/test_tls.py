@@ -11,12 +11,10 @@ import yaml
 from kubernetes import client as k8s
 
 from airflow_provider_kontinue.client import AsyncKontinueClient, KontinueClient, KontinueError
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
-from airflow_provider_kontinue.sandbox.pki import CertificateAuthority
+from kontinue_sandbox.controlplane import ControlPlane
+from kontinue_sandbox.pki import CertificateAuthority
 from tests.integration.client.conftest import EventLoopThread
 from tests.reliability.conftest import Cluster, create_namespace
-
-pytestmark = pytest.mark.integration
 
 
 def impostor_kubeconfig(plane: ControlPlane) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
+from kontinue_sandbox.controlplane import ControlPlane
 from tests.reliability.conftest import (
     Cluster,
     Triggerer,
@@ -24,8 +24,6 @@ from tests.reliability.conftest import (
     record_figure,
     use_connection,
 )
-
-pytestmark = pytest.mark.integration
 
 FINAL_PHASES = ("Completed", "Failed", "Canceled")
 

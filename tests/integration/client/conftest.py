@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterator, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -19,13 +19,12 @@ import pytest
 from kubernetes import client as k8s
 
 from airflow_provider_kontinue.client import (
-    ArchivedExecution,
     AsyncKontinueClient,
-    Execution,
     KontinueClient,
 )
 from airflow_provider_kontinue.client.timestamps import utc_now
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
+from kontinue_sandbox.controlplane import ControlPlane
+from kontinue_sandbox.emulator.archive import build_archive
 
 T = TypeVar("T")
 GROUP, VERSION = "kontinue.cloud", "v1alpha1"
@@ -210,14 +209,10 @@ class Cluster:
     def finish(self, name: str, phase: str = "Completed", **status: Any) -> dict[str, Any]:
         return self.set_status("executions", name, {"phase": phase, "finishedAt": _now(), **status})
 
-    def archive(self, root: dict[str, Any], descendants: list[dict[str, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+    def archive(self, root: dict[str, Any], descendants: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
         """Archive ``root`` and ``descendants`` as kontinue's TTL does: archive first, then delete."""
-        archive = ArchivedExecution.from_tree(
-            Execution.model_validate(root),
-            executions=[Execution.model_validate(d) for d in descendants],
-            archived_at=utc_now(),
-        )
-        created = self.create("archivedexecutions", archive.to_dict())
+        archive, _ = build_archive(root, descendants, [], [], archived_at=utc_now(), delete_at=None)
+        created = self.create("archivedexecutions", archive)
         for obj in [root, *descendants]:
             self.delete("executions", obj["metadata"]["name"])
         return created

@@ -16,9 +16,9 @@ from airflow_provider_kontinue.client import (
     KontinueClient,
     KontinueError,
 )
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
-from airflow_provider_kontinue.sandbox.pki import CertificateAuthority
-from airflow_provider_kontinue.sandbox.users import SandboxUser
+from kontinue_sandbox.controlplane import ControlPlane
+from kontinue_sandbox.pki import CertificateAuthority
+from kontinue_sandbox.users import SandboxUser
 from tests.integration.client.conftest import Cluster, EventLoopThread, close_client, make_client
 
 

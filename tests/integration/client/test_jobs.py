@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_kontinue.client import AsyncKontinueClient, KontinueClient, NotFoundError
-from airflow_provider_kontinue.sandbox import processes
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
-from airflow_provider_kontinue.sandbox.emulator import process as emulator_process
+from kontinue_sandbox import processes
+from kontinue_sandbox.controlplane import ControlPlane
+from kontinue_sandbox.emulator import process as emulator_process
 from tests.integration.client.conftest import Cluster, EventLoopThread
 
 LOGGER = {
@@ -38,7 +38,7 @@ def worker_job(kontinue: Any, name: str) -> str:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         execution = kontinue.get(name)
-        jobs = [c.name for c in execution.children if c.kind == "Job"]
+        jobs: list[str] = [c.name for c in execution.children if c.kind == "Job"]
         if jobs:
             return jobs[0]
         time.sleep(0.1)  # nothing to watch for here but the emulator's first status write

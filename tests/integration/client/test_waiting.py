@@ -20,7 +20,7 @@ from airflow_provider_kontinue.client import (
     NotFoundError,
     ResultDecodeError,
 )
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
+from kontinue_sandbox.controlplane import ControlPlane
 from tests.integration.client.conftest import Cluster, EventLoopThread, close_client, make_client
 
 

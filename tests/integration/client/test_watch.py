@@ -16,10 +16,8 @@ from airflow_provider_kontinue.client import (
     Suspension,
     ValidationError,
 )
-from airflow_provider_kontinue.sandbox.controlplane import ControlPlane
+from kontinue_sandbox.controlplane import ControlPlane
 from tests.integration.client.conftest import Cluster
-
-pytestmark = pytest.mark.integration
 
 
 def _summary(change: ObjectChange[Any]) -> tuple[str, str, str]:

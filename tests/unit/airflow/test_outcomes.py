@@ -34,12 +34,12 @@ def spawn() -> KontinueSpawnOperator:
 
 
 def test_completed_returns_the_result(spawn: KontinueSpawnOperator) -> None:
-    assert spawn.execute_complete({}, _event(phase="Completed", result={"sum": 14})) == {"sum": 14}  # type: ignore[arg-type]
+    assert spawn.execute_complete({}, _event(phase="Completed", result={"sum": 14})) == {"sum": 14}
 
 
 def test_skipped_skips_the_task(spawn: KontinueSpawnOperator) -> None:
     with pytest.raises(AirflowSkipException, match="run-1 was skipped: not needed"):
-        spawn.execute_complete({}, _event(phase="Skipped", message="not needed"))  # type: ignore[arg-type]
+        spawn.execute_complete({}, _event(phase="Skipped", message="not needed"))
 
 
 @pytest.mark.parametrize("phase", ["Failed", "Canceled"])
@@ -47,14 +47,14 @@ def test_failed_or_canceled_fails_with_the_executions_message(
     spawn: KontinueSpawnOperator, phase: str
 ) -> None:
     with pytest.raises(AirflowException, match=f"run-1 {phase.lower()} \\(NonRetryableError\\): boom"):
-        spawn.execute_complete({}, _event(phase=phase, reason="NonRetryableError", message="boom"))  # type: ignore[arg-type]
+        spawn.execute_complete({}, _event(phase=phase, reason="NonRetryableError", message="boom"))
 
 
 def test_an_error_event_and_a_bare_string_fail_clearly(spawn: KontinueSpawnOperator) -> None:
     with pytest.raises(AirflowException, match="could not wait for execution run-1: forbidden"):
-        spawn.execute_complete({}, _event(status="error", message="forbidden"))  # type: ignore[arg-type]
+        spawn.execute_complete({}, _event(status="error", message="forbidden"))
     with pytest.raises(AirflowException, match="without an outcome"):
-        spawn.execute_complete({}, "success")  # type: ignore[arg-type]
+        spawn.execute_complete({}, "success")
 
 
 def test_operator_parameters_are_checked_when_the_dag_is_parsed() -> None:

@@ -122,9 +122,9 @@ def test_waiting_for_completion_needs_the_run_to_end() -> None:
     ],
 )
 def test_since_accepts_text_numbers_and_datetimes(value: Any, expected: float) -> None:
-    assert since_epoch(value, {"ti": None}) == expected  # type: ignore[arg-type]
+    assert since_epoch(value, {"ti": None}) == expected  # type: ignore[typeddict-item]
 
 
 def test_since_defaults_to_when_the_task_started() -> None:
     started = datetime(2025, 1, 1, 12, tzinfo=timezone.utc)
-    assert since_epoch(None, {"ti": SimpleNamespace(start_date=started)}) == SINCE  # type: ignore[arg-type]
+    assert since_epoch(None, {"ti": SimpleNamespace(start_date=started)}) == SINCE  # type: ignore[typeddict-item]

@@ -1,0 +1,1 @@
+"""Helpers shared by the sandbox's tests; fixtures live in the conftests."""
