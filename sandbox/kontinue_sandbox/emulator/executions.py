@@ -45,7 +45,16 @@ log = logging.getLogger(__name__)
 
 MAX_PASSES = 8
 CASCADE_PHASES = frozenset({"Canceled", "Skipped"})
+CLIENT_ENDS = {
+    "Canceled": ("CanceledByClient", "Canceled by client"),
+    "Skipped": ("SkippedByClient", "Skipped by client"),
+}
+"""The reason and message of an end a client wrote without them (spec §3.3, §9.5, §9.6)."""
+ENDING_REASONS = {"Canceled": {"CanceledByClient", "ParentCanceled"}, "Skipped": {"SkippedByClient"}}
+"""The reasons an execution may end with in these phases; any other is left from before the end."""
 ATTEMPT_LOCAL_STEPS = ("log/", "sleep/", "progress/")
+DURABLE_STEPS = {"Execution": "spawn", "Suspension": "suspend"}
+"""The state prefix of the step that made a child of each kind (``spawn/<step>``, ``suspend/<step>``)."""
 
 
 def cascades(execution: dict[str, Any]) -> bool:
@@ -563,6 +572,7 @@ class ExecutionController:
                 record[field_name] = value
         status["attempts"] = [*(status.get("attempts") or []), record]
         status["attempt"] = attempt + 1
+        children = status.get("children") or []
         for field_name in (
             "attemptStartedAt",
             "lastResumedAt",
@@ -580,6 +590,13 @@ class ExecutionController:
             kept = {k: v for k, v in state.items() if not k.startswith(ATTEMPT_LOCAL_STEPS)}
             if kept:
                 status["state"] = kept
+            # A finished step is not run again, so the children it used are this attempt's too:
+            # `children` lists the child resources of the current attempt (spec §3.2).
+            reused = [
+                c for c in children if f"{DURABLE_STEPS.get(c.get('kind'), '')}/{c.get('step')}" in kept
+            ]
+            if reused:
+                status["children"] = clone(reused)
         status["phase"] = "Pending"
         return status
 
@@ -624,6 +641,8 @@ class ExecutionController:
         status = names.status(execution)
         phase = names.phase(execution)
         attempt = int(status.get("attempt") or 1)
+        if await self._complete_external_end(execution, phase):
+            return True
         if status.get("worker"):
             ending: Ending = (
                 "canceled" if phase in CASCADE_PHASES else ("succeeded" if phase == "Completed" else "failed")
@@ -645,6 +664,25 @@ class ExecutionController:
         if names.LABEL_PARENT not in names.labels(execution):
             await self._ttl(execution)
         return False
+
+    async def _complete_external_end(self, execution: dict[str, Any], phase: str) -> bool:
+        """Finish an end another client wrote with the phase alone (``kubectl patch
+        --subresource=status -p '{"status":{"phase":"Canceled"}}'``), as a client's cancel or skip
+        would have written it (spec §9.5, §9.6): the ending reason and message, and ``finishedAt``,
+        without which the TTL could never archive it. True when something was written."""
+        status = names.status(execution)
+        defaults = CLIENT_ENDS.get(phase)
+        stale_reason = defaults is not None and status.get("reason") not in ENDING_REASONS[phase]
+        if status.get("finishedAt") and not stale_reason:
+            return False
+        updated = clone(status)
+        if not updated.get("finishedAt"):
+            updated["finishedAt"] = format_timestamp(self._now())
+        if defaults is not None and stale_reason:
+            updated["reason"], updated["message"] = defaults
+        updated.pop("nextAttemptAt", None)
+        await self._write(execution, updated)
+        return True
 
     def _manual_retry(self, status: dict[str, Any], phase: str, policy: Any) -> dict[str, Any]:
         """spec §3.6: a client's RetryExecution of a Failed or Canceled execution."""

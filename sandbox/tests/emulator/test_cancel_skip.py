@@ -147,3 +147,29 @@ def test_cancel_of_a_pending_execution_needs_no_worker(kontinue: Kontinue) -> No
     )
     assert "worker" not in status(done)
     assert kontinue.list("jobs", "kontinue.cloud/parent=orphan-1") == []
+
+
+def test_a_cancel_written_as_the_phase_alone_is_finished_like_a_client_cancel(kontinue: Kontinue) -> None:
+    """``kubectl patch --subresource=status -p '{"status":{"phase":"Canceled"}}'`` leaves the
+    running reason behind and no finishedAt; the emulator completes the end, so the TTL applies."""
+    kontinue.function("idle", [{"sleep": "1h"}])
+    kontinue.execution("idle", name="idle-1", ttl={"archiveAfter": "20s"})  # 1 s at speed 20
+    assert status(kontinue.wait_phase("idle-1", "Executing"))["reason"] == "Running"
+    kontinue.patch_status("executions", "idle-1", {"phase": "Canceled"})
+    ended = kontinue.wait("executions", "idle-1", lambda o: bool(o and status(o).get("finishedAt")))
+    assert (status(ended)["phase"], status(ended)["reason"], status(ended)["message"]) == (
+        "Canceled",
+        "CanceledByClient",
+        "Canceled by client",
+    )
+    kontinue.wait("archivedexecutions", "idle-1", lambda o: o is not None, what="the archive", timeout=15)
+    kontinue.wait_gone("executions", "idle-1")
+
+
+def test_a_skip_written_as_the_phase_alone_is_finished_like_a_client_skip(kontinue: Kontinue) -> None:
+    kontinue.function("idle", [{"sleep": "1h"}])
+    kontinue.execution("idle", name="idle-2")
+    kontinue.wait_phase("idle-2", "Executing")
+    kontinue.patch_status("executions", "idle-2", {"phase": "Skipped"})
+    ended = kontinue.wait("executions", "idle-2", lambda o: bool(o and status(o).get("finishedAt")))
+    assert (status(ended)["reason"], status(ended)["message"]) == ("SkippedByClient", "Skipped by client")
