@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench scale binaries clean
+.PHONY: demo test lint typecheck docs unit unit-pythons wheels bench scale binaries clean
 
 $(INSTALLED): pyproject.toml setup.cfg sandbox/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,11 +52,38 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
-test: lint typecheck binaries
+# The API reference site (mkdocs + mkdocstrings); --strict turns every warning into a failure.
+docs: $(INSTALLED)
+	$(BIN)/mkdocs build --strict --quiet --site-dir "$${DOCS_SITE:-site}"
+
+test: lint typecheck docs binaries unit-pythons
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
 
 unit: $(INSTALLED)
-	$(PY) -m pytest -ra tests/unit $(PYTEST_ARGS)
+	$(PY) -m pytest -ra tests/unit sandbox/tests/unit $(PYTEST_ARGS)
+
+# The unit tier on the oldest and newest Python the provider supports (requires-python >= 3.10),
+# each in its own virtualenv under .venvs/. The interpreters come from pyenv (this machine image
+# has several) or python3.X on PATH; a missing one fails with a message, never a silent skip.
+PYENV_ROOT ?= $(HOME)/.pyenv
+UNIT_PYTHONS ?= 3.10 3.13
+VENVS := .venvs
+unit-pythons: $(INSTALLED)
+	@set -e; for version in $(UNIT_PYTHONS); do \
+	  interpreter=$$(ls -d $(PYENV_ROOT)/versions/$$version.*/bin/python3 2>/dev/null | sort -V | tail -n 1); \
+	  [ -n "$$interpreter" ] || interpreter=$$(command -v python$$version || true); \
+	  if [ -z "$$interpreter" ]; then \
+	    echo "unit-pythons: no Python $$version here (looked in $(PYENV_ROOT)/versions and for python$$version on PATH); install it, or set UNIT_PYTHONS" >&2; exit 1; \
+	  fi; \
+	  venv=$(VENVS)/py$$version; \
+	  if [ ! -f $$venv/.installed ] || [ -n "$$(find pyproject.toml setup.cfg sandbox/pyproject.toml -newer $$venv/.installed)" ]; then \
+	    $(BIN)/uv venv --quiet --python "$$interpreter" $$venv; \
+	    $(BIN)/uv pip install --quiet --python $$venv/bin/python -e ./sandbox -e '.[dev]'; \
+	    touch $$venv/.installed; \
+	  fi; \
+	  echo "== the unit tier on Python $$version ($$interpreter)"; \
+	  $$venv/bin/python -m pytest -q -p no:cacheprovider tests/unit sandbox/tests/unit; \
+	done
 
 bench: $(INSTALLED) binaries
 	$(PY) -m benchmarks
@@ -66,4 +93,4 @@ scale: $(INSTALLED) binaries
 	$(PY) -m benchmarks --suite scale
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(VENVS) build *.egg-info .mypy_cache .ruff_cache .pytest_cache site
