@@ -97,7 +97,6 @@ def _relist(
         try:
             items, version = yield from _list_all(kind, namespace, label_selector, field_selector)
         except (TransportError, ServerError):
-            watcher.reconnects += 1
             yield Sleep(watcher._backoff())  # the same capped, jittered backoff as its reconnects
             continue
         watcher.restart(version)

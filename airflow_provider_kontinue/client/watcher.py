@@ -81,8 +81,6 @@ class Watcher:
         self.label_selector = label_selector
         self.field_selector = field_selector
         self.timeout_seconds = timeout_seconds
-        self.connections = 0
-        self.reconnects = 0
         self._stream: object | None = None
         self._failures = 0
 
@@ -117,10 +115,8 @@ class Watcher:
             except GoneError:
                 return False
             except (TransportError, ServerError):
-                self.reconnects += 1
                 yield Sleep(self._backoff())
                 continue
-            self.connections += 1
         return True
 
     @property
@@ -134,7 +130,6 @@ class Watcher:
             if not isinstance(item, TransportError):
                 raise item
             yield from self.close()
-            self.reconnects += 1
             yield Sleep(self._backoff())
             return None
         if item is None:  # the server ended this watch: the next open resumes where it stopped
