@@ -77,7 +77,7 @@ unit-pythons: $(INSTALLED)
 	  fi; \
 	  venv=$(VENVS)/py$$version; \
 	  if [ ! -f $$venv/.installed ] || [ -n "$$(find pyproject.toml setup.cfg sandbox/pyproject.toml -newer $$venv/.installed)" ]; then \
-	    $(BIN)/uv venv --quiet --python "$$interpreter" $$venv; \
+	    $(BIN)/uv venv --quiet --clear --python "$$interpreter" $$venv; \
 	    $(BIN)/uv pip install --quiet --python $$venv/bin/python -e ./sandbox -e '.[dev]'; \
 	    touch $$venv/.installed; \
 	  fi; \

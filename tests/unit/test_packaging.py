@@ -21,12 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def _wheel(source: Path, out: Path) -> zipfile.ZipFile:
     """Build ``source``'s wheel the way a release does: an sdist first, the wheel from it, in an
     isolated build with the declared backend (so nothing left in the work tree can leak in)."""
-    subprocess.run(
+    built = subprocess.run(
         [sys.executable, "-m", "uv", "build", "--quiet", "--out-dir", str(out), str(source)],
-        check=True,
         capture_output=True,
+        text=True,
         timeout=300,
     )
+    assert built.returncode == 0, f"building {source} failed:\n{built.stderr[-3000:]}"
     [wheel] = out.glob("*.whl")
     return zipfile.ZipFile(wheel)
 
