@@ -10,7 +10,7 @@ from airflow_provider_kontinue.hooks.connection import connection_json
 from airflow_provider_kontinue.operators.naming import LABEL_DAG_ID
 from kontinue_sandbox.controlplane import ControlPlane
 from kontinue_sandbox.users import KONTINUE_CLIENT_RULES, add_user, grant
-from tests.e2e.conftest import Airflow
+from tests.support.airflow_runs import Airflow
 
 
 @pytest.fixture

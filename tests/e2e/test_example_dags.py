@@ -7,7 +7,7 @@ import pytest
 
 from airflow_provider_kontinue.client import KontinueClient, ListOptions
 from airflow_provider_kontinue.operators.naming import LABEL_DAG_ID
-from tests.e2e.conftest import Airflow
+from tests.support.airflow_runs import Airflow
 
 MODES = [pytest.param(False, id="sync"), pytest.param(True, id="deferrable")]
 

@@ -14,7 +14,8 @@ import pytest
 from airflow_provider_kontinue.client import Execution, KontinueClient, ListOptions
 from airflow_provider_kontinue.operators.naming import LABEL_DAG_ID
 from airflow_provider_kontinue.triggers.execution import KILL_MESSAGE, KontinueExecutionTrigger
-from tests.e2e.conftest import Airflow, wait_until
+from tests.support.airflow_runs import Airflow
+from tests.support.polling import wait_until
 
 
 def _run_executions(kontinue: KontinueClient, logical_date: str) -> list[Execution]:

@@ -16,7 +16,7 @@ It runs once, with Airflow logging at DEBUG, then everything the run produced is
   table cannot hide a leak, plus every cell behind compression or Fernet encryption, opened;
 - through Airflow's models: every trigger's decrypted ``kwargs``, every task instance's
   ``next_kwargs`` and every row of ``rendered_task_instance_fields``;
-- what ``dag.test()`` keeps only while the run lasts, recorded by ``tests.e2e.dag_runner``: each
+- what ``dag.test()`` keeps only while the run lasts, recorded by ``tests.support.dag_runner``: each
   trigger's ``serialize()`` output, the deferred task's ``next_kwargs`` and the event it resumed
   with (``dag.test()`` clears ``next_kwargs`` once the task ends).
 
@@ -49,9 +49,9 @@ from kubernetes import client as k8s
 
 from kontinue_sandbox.controlplane import ControlPlane
 from kontinue_sandbox.users import KONTINUE_CLIENT_RULES, SandboxUser, add_user, grant
-from tests.e2e.conftest import ROOT, Airflow, DagRun
 from tests.e2e.dags.e2e_secrets import CERT_CONN, FORBIDDEN, MARKER, REJECTED_CONN, TOKEN_CONN
-from tests.e2e.metadata_dump import NOT_DECRYPTABLE
+from tests.support.airflow_runs import ROOT, Airflow, DagRun
+from tests.support.metadata_dump import NOT_DECRYPTABLE
 
 DAG_ID = "e2e_secrets"
 WINDOW = 24
@@ -197,10 +197,10 @@ class Scan:
 
 
 def dump_metadata(airflow: Airflow, out: Path) -> dict[str, Any]:
-    """Everything in the Airflow home's metadata database (``tests.e2e.metadata_dump``), read by a
+    """Everything in the Airflow home's metadata database (``tests.support.metadata_dump``), read by a
     process of its own with the DAG runs' environment, after the run's process has exited."""
     done = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.metadata_dump", str(out)],
+        [sys.executable, "-m", "tests.support.metadata_dump", str(out)],
         cwd=ROOT,
         env=airflow.env,
         capture_output=True,

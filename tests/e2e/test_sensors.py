@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from kubernetes import client as k8s
 
-from tests.e2e.conftest import Airflow
+from tests.support.airflow_runs import Airflow
 
 GROUP, VERSION = "kontinue.cloud", "v1alpha1"
 

@@ -13,7 +13,8 @@ from airflow_provider_kontinue.client import AsyncKontinueClient, Execution, Kon
 from airflow_provider_kontinue.client.informer import Informer
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
 from kontinue_sandbox.controlplane import ControlPlane
-from tests.e2e.conftest import Airflow, wait_until
+from tests.support.airflow_runs import Airflow
+from tests.support.polling import wait_until
 
 T = TypeVar("T")
 

@@ -16,7 +16,9 @@ from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigge
 from kontinue_sandbox import processes
 from kontinue_sandbox.controlplane import ControlPlane
 from kontinue_sandbox.emulator import process as emulator_process
-from tests.reliability.conftest import Cluster, Triggerer, create_namespace, use_connection
+from tests.support.cluster import Cluster, create_namespace
+from tests.support.connections import use_connection
+from tests.support.triggerer import Triggerer
 
 SPEED = 10.0
 

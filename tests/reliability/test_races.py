@@ -15,7 +15,9 @@ from kubernetes import client as k8s
 
 from airflow_provider_kontinue.operators.control import KontinueCancelOperator, KontinueResumeOperator
 from kontinue_sandbox.controlplane import ControlPlane
-from tests.reliability.conftest import Cluster, TaskInstanceStub, create_namespace, use_connection
+from tests.support.cluster import Cluster, create_namespace
+from tests.support.connections import use_connection
+from tests.support.triggerer import TaskInstanceStub
 
 RACERS = 8
 

@@ -29,13 +29,9 @@ from kontinue_sandbox.users import (
     add_user,
     grant,
 )
-from tests.reliability.conftest import (
-    Cluster,
-    TaskInstanceStub,
-    Triggerer,
-    create_namespace,
-    use_connection,
-)
+from tests.support.cluster import Cluster, create_namespace
+from tests.support.connections import use_connection
+from tests.support.triggerer import TaskInstanceStub, Triggerer
 
 ETCD_OBJECT_LIMIT = 1_572_864  # etcd's default --max-request-bytes (1.5 MiB)
 

@@ -21,9 +21,11 @@ from airflow_provider_kontinue.sensors import (
 from airflow_provider_kontinue.sensors.base import KontinueSensorBase
 from kontinue_sandbox.controlplane import ControlPlane
 from kontinue_sandbox.users import KONTINUE_CLIENT_RULES, add_user, grant
-from tests.integration.client.conftest import EventLoopThread
-from tests.reliability.conftest import Cluster, TaskInstanceStub, create_namespace, use_connection
 from tests.reliability.test_security import assert_names_the_refusal
+from tests.support.clients import EventLoopThread
+from tests.support.cluster import Cluster, create_namespace
+from tests.support.connections import use_connection
+from tests.support.triggerer import TaskInstanceStub
 
 
 class Case(NamedTuple):

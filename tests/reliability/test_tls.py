@@ -13,8 +13,8 @@ from kubernetes import client as k8s
 from airflow_provider_kontinue.client import AsyncKontinueClient, KontinueClient, KontinueError
 from kontinue_sandbox.controlplane import ControlPlane
 from kontinue_sandbox.pki import CertificateAuthority
-from tests.integration.client.conftest import EventLoopThread
-from tests.reliability.conftest import Cluster, create_namespace
+from tests.support.clients import EventLoopThread
+from tests.support.cluster import Cluster, create_namespace
 
 
 def impostor_kubeconfig(plane: ControlPlane) -> dict[str, Any]:
@@ -73,7 +73,8 @@ def test_a_trigger_whose_connection_trusts_another_ca_ends_at_once_naming_tls(
     import time
 
     from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
-    from tests.reliability.conftest import Triggerer, use_connection
+    from tests.support.connections import use_connection
+    from tests.support.triggerer import Triggerer
 
     namespace = create_namespace(admin_api, "wrong-ca-trigger")
     Cluster(admin_api, namespace).execution("guarded", status={"phase": "Executing"})

@@ -17,13 +17,10 @@ from kubernetes import client as k8s
 
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
 from kontinue_sandbox.controlplane import ControlPlane
-from tests.reliability.conftest import (
-    Cluster,
-    Triggerer,
-    create_namespace,
-    record_figure,
-    use_connection,
-)
+from tests.support.cluster import Cluster, create_namespace
+from tests.support.connections import use_connection
+from tests.support.figures import record_figure
+from tests.support.triggerer import Triggerer
 
 FINAL_PHASES = ("Completed", "Failed", "Canceled")
 

@@ -19,7 +19,8 @@ from airflow_provider_kontinue.client import (
 from kontinue_sandbox.controlplane import ControlPlane
 from kontinue_sandbox.pki import CertificateAuthority
 from kontinue_sandbox.users import SandboxUser
-from tests.integration.client.conftest import Cluster, EventLoopThread, close_client, make_client
+from tests.support.clients import EventLoopThread, close_client, make_client
+from tests.support.cluster import Cluster
 
 
 def test_impersonated_calls_are_decided_by_rbac_for_that_user(
@@ -58,7 +59,7 @@ def test_a_viewer_can_read_but_a_forbidden_spawn_writes_nothing(
     if mode == "sync":
         client: Any = KontinueClient.connect(viewer.kubeconfig)
     else:
-        from tests.integration.client.conftest import BlockingView
+        from tests.support.clients import BlockingView
 
         client = BlockingView(
             event_loop_thread.run(AsyncKontinueClient.connect(viewer.kubeconfig)), event_loop_thread
@@ -109,7 +110,7 @@ def test_a_wrong_certificate_authority_fails_verification(
     if mode == "sync":
         client: Any = KontinueClient.connect(document)
     else:
-        from tests.integration.client.conftest import BlockingView
+        from tests.support.clients import BlockingView
 
         client = BlockingView(event_loop_thread.run(AsyncKontinueClient.connect(document)), event_loop_thread)
     try:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_kontinue.client import NotFoundError, ScheduleListOptions
-from tests.integration.client.conftest import Cluster
+from tests.support.cluster import Cluster
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from airflow_provider_kontinue.client import (
     RetryOptions,
     SkipOptions,
 )
-from tests.integration.client.conftest import Cluster
+from tests.support.cluster import Cluster
 
 
 def test_cancel_marks_a_running_execution_canceled_by_the_client(kontinue: Any, cluster: Cluster) -> None:

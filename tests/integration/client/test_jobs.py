@@ -13,7 +13,8 @@ from airflow_provider_kontinue.client import AsyncKontinueClient, KontinueClient
 from kontinue_sandbox import processes
 from kontinue_sandbox.controlplane import ControlPlane
 from kontinue_sandbox.emulator import process as emulator_process
-from tests.integration.client.conftest import Cluster, EventLoopThread
+from tests.support.clients import EventLoopThread
+from tests.support.cluster import Cluster
 
 LOGGER = {
     "steps": [{"log": {"message": "line {{ i }}", "count": 6, "interval": "200ms"}}, {"return": "done"}]

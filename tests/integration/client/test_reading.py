@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_kontinue.client import ExecutionPhase, ListOptions, NotFoundError
-from tests.integration.client.conftest import Cluster
+from tests.support.cluster import Cluster
 
 
 def test_get_returns_the_live_execution(kontinue: Any, cluster: Cluster) -> None:

@@ -14,7 +14,7 @@ from airflow_provider_kontinue.client import (
     SpawnOptions,
     ValidationError,
 )
-from tests.integration.client.conftest import Cluster
+from tests.support.cluster import Cluster
 
 
 @pytest.fixture

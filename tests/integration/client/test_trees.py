@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_kontinue.client import ExecutionTree, NodeKind, NotFoundError
-from tests.integration.client.conftest import Cluster, EventLoopThread
+from tests.support.clients import EventLoopThread
+from tests.support.cluster import Cluster
 
 
 def build_deploy_tree(cluster: Cluster) -> None:

@@ -21,7 +21,8 @@ from airflow_provider_kontinue.client import (
     ResultDecodeError,
 )
 from kontinue_sandbox.controlplane import ControlPlane
-from tests.integration.client.conftest import Cluster, EventLoopThread, close_client, make_client
+from tests.support.clients import EventLoopThread, close_client, make_client
+from tests.support.cluster import Cluster
 
 
 def later(seconds: float, action: Callable[[], Any]) -> threading.Timer:

@@ -17,7 +17,7 @@ from airflow_provider_kontinue.client import (
     ValidationError,
 )
 from kontinue_sandbox.controlplane import ControlPlane
-from tests.integration.client.conftest import Cluster
+from tests.support.cluster import Cluster
 
 
 def _summary(change: ObjectChange[Any]) -> tuple[str, str, str]:

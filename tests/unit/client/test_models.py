@@ -30,7 +30,7 @@ from airflow_provider_kontinue.client import (
 from airflow_provider_kontinue.client import models as models_module
 from airflow_provider_kontinue.client.constants import ANNOTATION_ARCHIVED, API_VERSION
 from kontinue_sandbox.emulator.archive import build_archive
-from tests.unit.client.spec_examples import (
+from tests.support.spec_examples import (
     ARCHIVED_EXECUTION,
     CHILD_EXECUTION,
     FAILED_JOB,

@@ -17,7 +17,7 @@ from airflow_provider_kontinue.client import (
     Suspension,
     job_phase,
 )
-from tests.unit.client.spec_examples import FAILED_JOB, MANUAL_SUSPENSION, ROOT_EXECUTION, SLEEP_SUSPENSION
+from tests.support.spec_examples import FAILED_JOB, MANUAL_SUSPENSION, ROOT_EXECUTION, SLEEP_SUSPENSION
 
 UTC = timezone.utc
 

@@ -1,6 +1,6 @@
 """Dump everything in an Airflow home's metadata database as text, for scans of what DAG runs left.
 
-Used by the e2e tests as ``python -m tests.e2e.metadata_dump <out.json>`` with the same
+Used by the e2e tests as ``python -m tests.support.metadata_dump <out.json>`` with the same
 ``AIRFLOW_HOME`` as the DAG runs. Generic first: the tables are reflected from the database itself
 (not from Airflow's models), so a table added by a later Airflow cannot hide from the dump, and
 every row of every table is written as text. Cells that are compressed or Fernet-encrypted are

@@ -1,6 +1,6 @@
 """Run one DAG with ``dag.test()`` in this process and print what happened as one JSON line.
 
-Used by the e2e tests as ``python -m tests.e2e.dag_runner <dag_id> [--logical-date ISO]`` with
+Used by the e2e tests as ``python -m tests.support.dag_runner <dag_id> [--logical-date ISO]`` with
 ``AIRFLOW_HOME`` pointing at a migrated home whose ``dags/`` holds the DAG file. The last line of
 stdout is ``E2E-RESULT {"state", "run_id", "tasks": [{task_id, map_index, state, try_number}],
 "xcom": {"task_id[map_index]": {key: value}}, "triggers": [...]}``; everything before it is the
