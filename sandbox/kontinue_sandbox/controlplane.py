@@ -27,7 +27,7 @@ from kubernetes import config as k8s_config
 from kontinue_sandbox import crds, processes
 from kontinue_sandbox.binaries import Binaries, ensure_binaries
 from kontinue_sandbox.errors import SandboxError
-from kontinue_sandbox.kubeconfig import write_kubeconfig
+from kontinue_sandbox.kubeconfig_writer import write_kubeconfig
 from kontinue_sandbox.pki import CertificateAuthority, service_account_key
 
 HOST = "127.0.0.1"

@@ -16,7 +16,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from kontinue_sandbox.controlplane import ControlPlane
-from kontinue_sandbox.kubeconfig import write_kubeconfig
+from kontinue_sandbox.kubeconfig_writer import write_kubeconfig
 
 # What the kontinue Python client needs in a namespace (kontinue-api.md §11.9).
 KONTINUE_CLIENT_RULES: list[dict[str, Any]] = [

@@ -2,7 +2,7 @@
 
 Requests go through one aiohttp session as JSON, without the generated Kubernetes models, which
 would cost more CPU than everything else the emulator does at 1,000 executions. Plain kubeconfigs
-are read by ``kubeconfig.py``; others by kubernetes_asyncio's loader. Two limits keep
+are read by ``kubeconfig_reader.py``; others by kubernetes_asyncio's loader. Two limits keep
 the API server comfortable: at most ``max_in_flight`` requests at once and a token bucket of
 ``qps`` with ``burst`` (both high by default: the emulator is the cluster's controller, not a
 polite client). Watches are not counted against either.
@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from kontinue_sandbox.emulator import kubeconfig
+from kontinue_sandbox.emulator import kubeconfig_reader
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class Kube:
         through kubernetes_asyncio's loader, whose import alone costs about a second.
         """
         limit = max_in_flight + 32  # watches and log streams on top of the bounded requests
-        plain = kubeconfig.load(path, context) if path else None
+        plain = kubeconfig_reader.load(path, context) if path else None
         if plain is not None:
             connector = aiohttp.TCPConnector(limit=limit, ssl=plain.ssl_context)
             session = aiohttp.ClientSession(connector=connector, read_bufsize=2**21)

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from kontinue_sandbox.controlplane import ControlPlane
-from kontinue_sandbox.emulator import kubeconfig
+from kontinue_sandbox.emulator import kubeconfig_reader
 from kontinue_sandbox.emulator.kube import Kube
 from kontinue_sandbox.users import add_user
 
@@ -29,7 +29,7 @@ def _discover(path: Path) -> list[str]:
 
 
 def test_the_sandbox_kubeconfig_is_read_directly_and_works(control_plane: ControlPlane) -> None:
-    plain = kubeconfig.load(str(control_plane.kubeconfig))
+    plain = kubeconfig_reader.load(str(control_plane.kubeconfig))
     assert plain is not None
     assert plain.server == control_plane.server
     assert isinstance(plain.ssl_context, ssl.SSLContext)
@@ -40,7 +40,7 @@ def test_the_sandbox_kubeconfig_is_read_directly_and_works(control_plane: Contro
 
 def test_a_token_kubeconfig_is_read_directly(control_plane: ControlPlane, namespace: str) -> None:
     user = add_user(control_plane, "emulator-token-user", auth="token", namespace=namespace)
-    plain = kubeconfig.load(str(user.kubeconfig))
+    plain = kubeconfig_reader.load(str(user.kubeconfig))
     assert plain is not None
     assert plain.headers == {"Authorization": f"Bearer {user.token}"}
     assert len(_discover(user.kubeconfig)) == 5  # discovery is open to every authenticated user
@@ -66,9 +66,9 @@ def test_an_exec_plugin_kubeconfig_goes_through_kubernetes_asyncio(
     }
     path = tmp_path / "exec-kubeconfig"
     path.write_text(yaml.safe_dump(document))
-    assert kubeconfig.load(str(path)) is None
+    assert kubeconfig_reader.load(str(path)) is None
     assert len(_discover(path)) == 5
 
 
 def test_several_kubeconfig_files_are_left_to_kubernetes_asyncio(control_plane: ControlPlane) -> None:
-    assert kubeconfig.load(f"{control_plane.kubeconfig}:/nonexistent") is None
+    assert kubeconfig_reader.load(f"{control_plane.kubeconfig}:/nonexistent") is None
