@@ -8,7 +8,6 @@ with the reason; nothing is retried blindly.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -155,7 +154,7 @@ class KontinueRetryOperator(ExecutionWaiter):
         self.cancel_on_kill = cancel_on_kill
 
     def execute(self, context: Context) -> Any:
-        self._started = time.time()
+        self._mark_started(context)
         hook = KontinueHook(self.kontinue_conn_id, self.namespace)
         with kontinue_errors(f"retry execution {self.execution_name!r}"):
             if self.child_policy is not None and self.child_policy not in {p.value for p in ChildPolicy}:

@@ -20,7 +20,6 @@ What happens when the earlier try's execution already ended:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -175,7 +174,7 @@ class KontinueSpawnOperator(ExecutionWaiter):
     # -- execute ------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
-        self._started = time.time()
+        self._mark_started(context)
         ti = context["ti"]
         with kontinue_errors(f"spawn {self.function!r}"):
             arguments = parse_arguments(self.arguments)
