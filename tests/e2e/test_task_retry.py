@@ -12,8 +12,8 @@ import pytest
 from airflow_provider_kontinue.client import Execution, KontinueClient, ListOptions
 from airflow_provider_kontinue.operators.naming import LABEL_TI_HASH, ti_hash
 from airflow_provider_kontinue.operators.waiter import TIMEOUT_CANCEL_MESSAGE
-from tests.e2e.conftest import Airflow, DagRun
 from tests.e2e.dags.e2e_task_retry import FIRST_TRY_FAILURE
+from tests.support.airflow_runs import Airflow, DagRun
 
 DAG_ID = "e2e_task_retry"
 
