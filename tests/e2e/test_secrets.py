@@ -49,6 +49,7 @@ from kubernetes import client as k8s
 
 from kontinue_sandbox.controlplane import ControlPlane
 from kontinue_sandbox.users import KONTINUE_CLIENT_RULES, SandboxUser, add_user, grant
+from tests.e2e.dags.e2e_masking import SAID
 from tests.e2e.dags.e2e_secrets import CERT_CONN, FORBIDDEN, MARKER, REJECTED_CONN, TOKEN_CONN
 from tests.support.airflow_runs import ROOT, Airflow, DagRun
 from tests.support.metadata_dump import NOT_DECRYPTABLE
@@ -288,3 +289,21 @@ def test_no_connection_secret_shows_in_the_logs_database_or_triggers_of_a_dag_ru
     for name in (greeted, napped):
         wanted = {TABLE.format("trigger"), TRIGGER_KWARGS, RECORDED_KWARGS, RECORDED_EVENTS}
         assert wanted <= found.where(name), name
+
+
+def test_the_hook_masks_the_inline_kubeconfigs_token_and_client_key_in_task_logs(
+    secret_airflow: SecretAirflow,
+) -> None:
+    run = secret_airflow.airflow.run("e2e_masking", deferrable=False)
+    assert run.task_states() == {"leak": "success"}, run.log[-4000:]
+    # dag.test()'s in-process supervisor echoes each MaskSecret request at DEBUG (see the module docs)
+    log = "\n".join(line for line in run.log.splitlines() if not MASK_ECHO.search(line))
+    said = [line for line in log.splitlines() if SAID in line]
+    leaks = secret_airflow.secrets.found_in("\n".join(said))
+    assert not leaks, (leaks, [line[:300] for line in said])
+    for masked in (
+        "(log) token=*** client-key-data=***",
+        "(error) token=*** client-key-data=***",
+        "(password) password=***",  # the control: Airflow's own masking of the password
+    ):
+        assert any(masked in line for line in said), (masked, said)
