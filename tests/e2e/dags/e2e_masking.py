@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.sdk import BaseHook, dag, task
-from airflow.sdk.log import redact
+from airflow.sdk._shared.secrets_masker import redact
 
 from airflow_provider_kontinue.hooks import KontinueHook
 from tests.e2e.dags.e2e_secrets import CERT_CONN, TOKEN_CONN
