@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import functools
+import builtins
 import queue
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -15,9 +15,19 @@ from .context import CallContext
 from .errors import KontinueError
 from .functions import DEFAULT_FUNCTION_CACHE_TTL, FunctionCache
 from .jobs import PodLogOptions, job_logs
-from .models import Execution
+from .models import Execution, Function, ScheduledExecution, Suspension
 from .operations import ClientBase
-from .options import Options
+from .options import (
+    CancelOptions,
+    ListFunctionsOptions,
+    ListOptions,
+    Options,
+    ResumeOptions,
+    RetryOptions,
+    ScheduleListOptions,
+    SkipOptions,
+    SpawnOptions,
+)
 from .protocol import Op
 from .sync_driver import SyncDriver
 from .tree import ExecutionTree
@@ -81,12 +91,9 @@ class KontinueClient(ClientBase):
         keeps ownership of it."""
         return cls(api_client, namespace, **kwargs)
 
-    def _bind(self, build: Callable[..., Op[T]]) -> Callable[..., T]:
-        @functools.wraps(build)
-        def bound(*args: Any, **kwargs: Any) -> T:
-            return self._driver.run(build(self, *args, **kwargs), self._context.start())
-
-        return bound
+    def _run(self, op: Op[T]) -> T:
+        """Run one shared operation under this client's deadline and cancellation."""
+        return self._driver.run(op, self._context.start())
 
     def close(self) -> None:
         """Close the connection pool (only when this client created it)."""
@@ -100,6 +107,157 @@ class KontinueClient(ClientBase):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+    # -- executions -----------------------------------------------------------------------------------
+
+    def spawn(
+        self, function: str, args: Any = None, opts: SpawnOptions | Mapping[str, Any] | None = None
+    ) -> Execution:
+        """Start an execution of ``function`` with ``args`` merged over the Function's defaults.
+
+        Validates everything first (function exists, arguments are a JSON object, names, size), so
+        bad input never leaves a half-made execution. Raises ``AlreadyExistsError`` when
+        ``opts.name`` is taken.
+        """
+        return self._run(self._spawn(function, args, opts))
+
+    spawn_execute = spawn
+
+    def get(self, name: str, *, namespace: str | None = None) -> Execution:
+        """The execution ``name``; once archived, its root as recorded in the ArchivedExecution."""
+        return self._run(self._get(name, namespace=namespace))
+
+    get_execution = get
+
+    def list(
+        self, opts: ListOptions | Mapping[str, Any] | None = None, *, namespace: str | None = None
+    ) -> builtins.list[Execution]:
+        """Executions matching ``opts``, archived ones included, newest first.
+
+        ``namespace=""`` lists every namespace (Go's ``ListNamespaced(ctx, "", opts)``).
+        """
+        return self._run(self._list(opts, namespace=namespace))
+
+    def get_child_executions(
+        self, parent: Execution | str, *, namespace: str | None = None
+    ) -> builtins.list[Execution]:
+        """The direct children of ``parent`` (every attempt's), oldest first."""
+        return self._run(self._get_child_executions(parent, namespace=namespace))
+
+    def wait_for_execution(self, execution: Execution | str, *, namespace: str | None = None) -> Execution:
+        """Wait until the execution is Completed, Failed, Canceled or Skipped, and return it.
+
+        The state returned is at least as new as the live object when the call was made, and a
+        terminal phase counts only once the controller has observed the execution's current
+        generation: given the object ``retry_execution`` returned, it waits for the retry's
+        outcome, not the failure before it. Uses one read and one watch (resumed across server
+        timeouts, 410 Gone and dropped connections); a Failed or Canceled outcome is returned, not
+        raised (see ``parse_result``).
+        """
+        return self._run(self._wait_for_execution(execution, namespace=namespace))
+
+    def cancel(
+        self,
+        execution: Execution | str,
+        opts: CancelOptions | Mapping[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
+    ) -> Execution:
+        """Cancel a running execution (``InvalidStateError`` once it ended); returns it canceled."""
+        return self._run(self._cancel(execution, opts, namespace=namespace))
+
+    def skip(
+        self,
+        execution: Execution | str,
+        opts: SkipOptions | Mapping[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
+    ) -> Execution:
+        """Skip a running execution; a waiting parent receives ``opts.result`` instead."""
+        return self._run(self._skip(execution, opts, namespace=namespace))
+
+    def retry_execution(
+        self,
+        execution: Execution | str,
+        opts: RetryOptions | Mapping[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
+    ) -> Execution:
+        """Run a Failed or Canceled execution again (one more retry), optionally with a child policy.
+
+        Returns the execution as written: still Failed or Canceled until the controller observes
+        the new generation; ``wait_for_execution`` on it waits for the new attempt's end.
+        """
+        return self._run(self._retry_execution(execution, opts, namespace=namespace))
+
+    # -- suspensions ----------------------------------------------------------------------------------
+
+    def get_suspension(self, name: str, *, namespace: str | None = None) -> Suspension:
+        """The suspension ``name``."""
+        return self._run(self._get_suspension(name, namespace=namespace))
+
+    def resume_suspension(self, suspension: Suspension | str, *, namespace: str | None = None) -> bool:
+        """Resume a waiting suspension; ``False`` if it had been resumed already."""
+        return self._run(self._resume_suspension(suspension, namespace=namespace))
+
+    def resume_execution(
+        self,
+        execution: Execution | str,
+        opts: ResumeOptions | Mapping[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
+    ) -> builtins.list[str]:
+        """Resume the execution's waiting suspensions (``recursive``: its whole subtree's); their names."""
+        return self._run(self._resume_execution(execution, opts, namespace=namespace))
+
+    # -- functions ------------------------------------------------------------------------------------
+
+    def function(self, name: str, *, namespace: str | None = None) -> Function:
+        """The Function ``name`` (``NotFoundError`` when no worker registered it)."""
+        return self._run(self._function(name, namespace=namespace))
+
+    def functions(
+        self, opts: ListFunctionsOptions | Mapping[str, Any] | None = None, *, namespace: str | None = None
+    ) -> builtins.list[Function]:
+        """Functions by name; hidden ones only with ``include_hidden``."""
+        return self._run(self._list_functions(opts, namespace=namespace))
+
+    # -- scheduled executions -------------------------------------------------------------------------
+
+    def get_scheduled_execution(self, name: str, *, namespace: str | None = None) -> ScheduledExecution:
+        """The ScheduledExecution ``name``."""
+        return self._run(self._get_scheduled_execution(name, namespace=namespace))
+
+    def list_scheduled_executions(
+        self, opts: ScheduleListOptions | Mapping[str, Any] | None = None, *, namespace: str | None = None
+    ) -> builtins.list[ScheduledExecution]:
+        """ScheduledExecutions matching ``opts``, by name."""
+        return self._run(self._list_scheduled_executions(opts, namespace=namespace))
+
+    def suspend_scheduled_execution(
+        self, schedule: ScheduledExecution | str, *, namespace: str | None = None
+    ) -> ScheduledExecution:
+        """Stop a schedule from creating executions (idempotent)."""
+        return self._run(self._suspend_scheduled_execution(schedule, namespace=namespace))
+
+    def resume_scheduled_execution(
+        self, schedule: ScheduledExecution | str, *, namespace: str | None = None
+    ) -> ScheduledExecution:
+        """Let a suspended schedule create executions again (idempotent)."""
+        return self._run(self._resume_scheduled_execution(schedule, namespace=namespace))
+
+    # -- jobs and trees -------------------------------------------------------------------------------
+
+    def get_job(self, name: str, *, namespace: str | None = None) -> dict[str, Any]:
+        """The batch/v1 Job ``name`` as JSON."""
+        return self._run(self._get_job(name, namespace=namespace))
+
+    def get_tree(self, execution: Execution | str, *, namespace: str | None = None) -> ExecutionTree:
+        """The execution with its child executions, suspensions, jobs and previous attempts.
+
+        Costs the same few requests for any tree size; falls back to the ArchivedExecution.
+        """
+        return self._run(self._get_tree(execution, namespace=namespace))
 
     # -- streams --------------------------------------------------------------------------------------
 

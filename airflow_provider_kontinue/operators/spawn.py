@@ -179,7 +179,7 @@ class KontinueSpawnOperator(ExecutionWaiter):
         with kontinue_errors(f"spawn {self.function!r}"):
             arguments = parse_arguments(self.arguments)
             hook = KontinueHook(self.kontinue_conn_id, self.namespace)
-            client = hook.get_conn()
+            client = hook.client
             namespace = self.namespace or client.namespace
             options = self._options(namespace, ti)
             execution, min_generation = self._spawn_or_reattach(
@@ -290,7 +290,6 @@ class KontinueSpawnOperator(ExecutionWaiter):
                 message,
                 self.retry_child_policy or "None",
             )
-            assert retried is not None
             return retried, retried.metadata.generation
         self.log.info(
             "kontinue: execution %s of an earlier try ended %s; spawning a new generation", name, phase

@@ -175,7 +175,7 @@ class ExecutionWaiter(BaseOperator):
         name, namespace = self._execution
         hook = KontinueHook(self.kontinue_conn_id, namespace)
         try:
-            hook.get_conn().with_timeout(20).cancel(name, {"message": message}, namespace=namespace)
+            hook.client.with_timeout(20).cancel(name, {"message": message}, namespace=namespace)
             self.log.info("kontinue: canceled execution %s", name)
         except (InvalidStateError, NotFoundError):
             pass  # it ended meanwhile
