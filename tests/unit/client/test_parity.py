@@ -42,8 +42,13 @@ def test_the_documented_method_exists_on_both_clients(python_name: str) -> None:
 
 
 def test_every_api_operation_is_awaitable_on_the_async_client_and_blocking_on_the_sync_one() -> None:
-    sync_client = KontinueClient(object(), "default")
-    async_client = AsyncKontinueClient(object(), "default")
+    from kubernetes.client import Configuration
+
+    from airflow_provider_kontinue.client.connection import access_from_configuration
+
+    access = access_from_configuration(Configuration(host="https://127.0.0.1:1"))  # never contacted
+    sync_client = KontinueClient(access, "default")
+    async_client = AsyncKontinueClient(access, "default")
     operations = [n for n, v in vars(KontinueClient.__mro__[1]).items() if isinstance(v, operation)]
     assert len(operations) == 21
     for name in operations:
