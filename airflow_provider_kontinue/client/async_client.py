@@ -1,4 +1,4 @@
-"""``AsyncKontinueClient``: the asyncio kontinue client, on ``kubernetes_asyncio``."""
+"""``AsyncKontinueClient``: the asyncio kontinue client, on ``httpx.AsyncClient``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from .async_driver import AsyncDriver
-from .connection import ConnectionSettings, async_api_client
+from .connection import Access, ConnectionSettings, access_from_configuration, load_access
 from .errors import KontinueError
 from .functions import DEFAULT_FUNCTION_CACHE_TTL, FunctionCache
 from .jobs import PodLogOptions, job_logs
@@ -29,6 +28,7 @@ from .options import (
     SpawnOptions,
 )
 from .protocol import Op
+from .transport import AsyncTransport
 from .tree import ExecutionTree
 from .trees import TreeUpdate, TreeWatchError, watch_tree
 from .watch import AsyncChangeStream, R, watch_objects
@@ -40,11 +40,11 @@ class AsyncKontinueClient(ClientBase):
     """The kontinue client for asyncio code (triggers, services): the same API as
     :class:`~.sync_client.KontinueClient`, every call awaitable, never blocking the event loop."""
 
-    _driver: AsyncDriver
+    _driver: AsyncTransport
 
-    def __init__(self, api_client: Any, namespace: str, **kwargs: Any) -> None:
-        super().__init__(api_client, namespace, **kwargs)
-        self._driver = AsyncDriver(api_client, self._limiter, self._headers)
+    def __init__(self, access: Access, namespace: str, **kwargs: Any) -> None:
+        super().__init__(access, namespace, **kwargs)
+        self._driver = AsyncTransport(self._wire)
 
     @classmethod
     async def connect(
@@ -61,15 +61,11 @@ class AsyncKontinueClient(ClientBase):
         """Connect with a kubeconfig (path or dict; default ``$KUBECONFIG``/``~/.kube/config``) or
         in-cluster; the default namespace is the context's unless ``namespace`` is given."""
         settings = ConnectionSettings(kubeconfig, context, in_cluster, verify_ssl)
-        if namespace is None:  # reads the kubeconfig file: off the event loop
+        # Files, perhaps an exec plugin, and the import of the config loaders: off the event loop.
+        access = await asyncio.to_thread(load_access, settings)
+        if namespace is None:
             namespace = await asyncio.to_thread(settings.default_namespace)
-        return cls(
-            await async_api_client(settings),
-            namespace,
-            options=options,
-            function_cache=FunctionCache(function_cache_ttl),
-            owns_api_client=True,
-        )
+        return cls(access, namespace, options=options, function_cache=FunctionCache(function_cache_ttl))
 
     @classmethod
     async def new(cls) -> AsyncKontinueClient:
@@ -83,17 +79,23 @@ class AsyncKontinueClient(ClientBase):
 
     @classmethod
     def from_kube_client(cls, api_client: Any, namespace: str, **kwargs: Any) -> AsyncKontinueClient:
-        """Wrap an existing ``kubernetes_asyncio.client.ApiClient``; the caller keeps ownership."""
-        return cls(api_client, namespace, **kwargs)
+        """A client for the cluster and user of an existing ``kubernetes.client.ApiClient``: its
+        configuration's host, TLS files and API key. ``kube_client()`` returns it; the caller keeps
+        ownership of it."""
+        return cls(
+            access_from_configuration(api_client.configuration), namespace, kube_client=api_client, **kwargs
+        )
 
     async def _run(self, op: Op[T]) -> T:
         """Run one shared operation under this client's deadline and cancellation."""
         return await self._driver.run(op, self._context.start())
 
     async def close(self) -> None:
-        """Close the connection pool (only when this client created it)."""
-        if self._owns_api_client:
-            await self._api_client.close()
+        """Close this client's connections (and the ``kube_client()`` it made, if any); a client
+        derived with ``with_namespace`` / ``with_timeout`` leaves that to its original."""
+        if self._owner:
+            await self._driver.close()
+            self._kube.close()
 
     async def __aenter__(self) -> AsyncKontinueClient:
         return self

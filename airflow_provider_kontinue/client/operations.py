@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import executions, functions, schedules, suspensions
 from . import jobs as job_ops
+from .connection import Access
 from .context import BACKGROUND, CallContext
 from .functions import FunctionCache
 from .models import Execution, Function, ScheduledExecution, Suspension
@@ -33,6 +34,7 @@ from .options import (
 from .protocol import Op
 from .ratelimit import TokenBucket
 from .results import parse_result
+from .transport import Wire
 from .tree import ExecutionTree
 from .trees import get_tree
 from .validation import validate_namespace
@@ -42,29 +44,53 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 
+class _KubeClient:
+    """The ``kubernetes`` ApiClient of a client and those derived from it: given, or made lazily."""
+
+    def __init__(self, given: Any) -> None:
+        self.api_client = given
+        self.owned = False
+
+    def get(self, access: Access) -> Any:
+        if self.api_client is None:
+            from kubernetes.client import ApiClient
+
+            self.api_client, self.owned = ApiClient(access.configuration), True
+        return self.api_client
+
+    def close(self) -> None:
+        """Close the ApiClient if this client made it (never one it was given)."""
+        if self.owned:
+            self.api_client.close()
+            self.api_client, self.owned = None, False
+
+
 class ClientBase:
     """What both clients share: connection, default namespace, limits, and the operations."""
 
     def __init__(
         self,
-        api_client: Any,
+        access: Access,
         namespace: str,
         *,
         options: Options | Mapping[str, Any] | None = None,
         context: CallContext = BACKGROUND,
         function_cache: FunctionCache | None = None,
         limiter: TokenBucket | None = None,
-        owns_api_client: bool = False,
+        kube_client: Any = None,
     ) -> None:
-        self._api_client = api_client
+        self._access = access
         self._namespace = validate_namespace(namespace)
         self._options = Options.coerce(options)
         self._context = context
         self._functions = function_cache or FunctionCache()
         self._limiter = limiter or TokenBucket(self._options.qps, self._options.burst)
-        self._owns_api_client = owns_api_client
+        self._owner = True
+        """Whether ``close`` closes the connections (a derived client leaves that to its original)."""
+        self._kube = _KubeClient(kube_client)
         self._headers = impersonation_headers(self._options.impersonate)
-        self._driver: Any = None  # set by the subclass: the sync or async driver
+        self._wire = Wire(access, self._limiter, self._headers)
+        self._driver: Any = None  # set by the subclass: the sync or async transport
 
     # -- the Go client's accessors ------------------------------------------------------------------
 
@@ -85,21 +111,24 @@ class ClientBase:
     @property
     def requests_sent(self) -> int:
         """How many requests this client (and those derived from it) sent: calls and watch opens."""
-        return int(self._driver.requests)
+        return self._wire.requests
 
     @property
     def requests_by_verb(self) -> dict[str, int]:
         """Requests sent so far by verb (get, list, watch, create, patch)."""
-        return dict(self._driver.requests_by_verb)
+        return dict(self._wire.requests_by_verb)
 
     def kube_client(self) -> Any:
-        """The underlying Kubernetes ``ApiClient`` (``kubernetes`` or ``kubernetes_asyncio``)."""
-        return self._api_client
+        """A ``kubernetes.client.ApiClient`` for the same cluster and user, for calls this client
+        does not make (Go's ``KubeClient()``): the one given to ``from_kube_client``, else one made
+        on first use from the loaded configuration (its token follows this client's renewals) and
+        closed with this client."""
+        return self._kube.get(self._access)
 
     def _derive(self, *, namespace: str | None = None, context: CallContext | None = None) -> Self:
         derived = type(self).__new__(type(self))
         derived.__dict__.update(self.__dict__)
-        derived._owns_api_client = False  # the original closes the connection
+        derived._owner = False  # the original closes the connections
         if namespace is not None:
             derived._namespace = validate_namespace(namespace)
         if context is not None:

@@ -1,4 +1,4 @@
-"""``KontinueClient``: the blocking kontinue client, on the ``kubernetes`` package."""
+"""``KontinueClient``: the blocking kontinue client, on ``httpx.Client``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from .connection import ConnectionSettings, sync_api_client
+from .connection import Access, ConnectionSettings, access_from_configuration, load_access
 from .context import CallContext
 from .errors import KontinueError
 from .functions import DEFAULT_FUNCTION_CACHE_TTL, FunctionCache
@@ -29,7 +29,7 @@ from .options import (
     SpawnOptions,
 )
 from .protocol import Op
-from .sync_driver import SyncDriver
+from .transport import SyncTransport
 from .tree import ExecutionTree
 from .trees import TreeUpdate, TreeWatchError, watch_tree
 from .watch import ChangeStream, R, watch_objects
@@ -41,16 +41,17 @@ class KontinueClient(ClientBase):
     """The kontinue client (Go's ``client.Client``), blocking and thread-safe.
 
     Build it from a kubeconfig (``KontinueClient.connect(...)``, ``new()``,
-    ``new_with_options(...)``) or around an existing ``kubernetes.client.ApiClient``
-    (``from_kube_client``). Every Go method has a snake_case twin; the ``...Namespaced`` variants
-    are the ``namespace=`` keyword.
+    ``new_with_options(...)``) or from the configuration of an existing
+    ``kubernetes.client.ApiClient`` (``from_kube_client``). Every Go method has a snake_case twin;
+    the ``...Namespaced`` variants are the ``namespace=`` keyword. Close it (or use it as a context
+    manager) to close its connections.
     """
 
-    _driver: SyncDriver
+    _driver: SyncTransport
 
-    def __init__(self, api_client: Any, namespace: str, **kwargs: Any) -> None:
-        super().__init__(api_client, namespace, **kwargs)
-        self._driver = SyncDriver(api_client, self._limiter, self._headers)
+    def __init__(self, access: Access, namespace: str, **kwargs: Any) -> None:
+        super().__init__(access, namespace, **kwargs)
+        self._driver = SyncTransport(self._wire)
 
     @classmethod
     def connect(
@@ -68,11 +69,10 @@ class KontinueClient(ClientBase):
         in-cluster; the default namespace is the context's unless ``namespace`` is given."""
         settings = ConnectionSettings(kubeconfig, context, in_cluster, verify_ssl)
         return cls(
-            sync_api_client(settings),
+            load_access(settings),
             namespace or settings.default_namespace(),
             options=options,
             function_cache=FunctionCache(function_cache_ttl),
-            owns_api_client=True,
         )
 
     @classmethod
@@ -87,18 +87,23 @@ class KontinueClient(ClientBase):
 
     @classmethod
     def from_kube_client(cls, api_client: Any, namespace: str, **kwargs: Any) -> KontinueClient:
-        """Wrap an existing ``kubernetes.client.ApiClient`` (Go's ``NewFromKubeClient``); the caller
-        keeps ownership of it."""
-        return cls(api_client, namespace, **kwargs)
+        """A client for the cluster and user of an existing ``kubernetes.client.ApiClient`` (Go's
+        ``NewFromKubeClient``): its configuration's host, TLS files and API key (renewed through its
+        refresh hook). ``kube_client()`` returns it; the caller keeps ownership of it."""
+        return cls(
+            access_from_configuration(api_client.configuration), namespace, kube_client=api_client, **kwargs
+        )
 
     def _run(self, op: Op[T]) -> T:
         """Run one shared operation under this client's deadline and cancellation."""
         return self._driver.run(op, self._context.start())
 
     def close(self) -> None:
-        """Close the connection pool (only when this client created it)."""
-        if self._owns_api_client:
-            self._api_client.close()
+        """Close this client's connections (and the ``kube_client()`` it made, if any); a client
+        derived with ``with_namespace`` / ``with_timeout`` leaves that to its original."""
+        if self._owner:
+            self._driver.close()
+            self._kube.close()
 
     def __enter__(self) -> KontinueClient:
         return self
@@ -332,7 +337,7 @@ _DONE = object()
 class TreeWatcher:
     """A running ``watch_tree`` (Go's ``TreeWatcher``), fed by a background thread."""
 
-    def __init__(self, driver: SyncDriver, op: Op[None], context: CallContext) -> None:
+    def __init__(self, driver: SyncTransport, op: Op[None], context: CallContext) -> None:
         self._cancel = threading.Event()
         limits = CallContext(timeout=context.timeout, deadline=context.deadline, cancel=self._cancel)
         self._updates: queue.Queue[Any] = queue.Queue()
@@ -342,7 +347,7 @@ class TreeWatcher:
         )
         self._thread.start()
 
-    def _run(self, driver: SyncDriver, op: Op[None], limits: CallContext) -> None:
+    def _run(self, driver: SyncTransport, op: Op[None], limits: CallContext) -> None:
         try:
             for item in driver.iterate(op, limits.start()):
                 if isinstance(item, TreeUpdate):
