@@ -20,6 +20,7 @@ from string import Template
 import pytest
 import yaml
 from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
 
 from airflow_provider_kontinue.client import KontinueClient
 from kontinue_sandbox import processes
@@ -29,12 +30,15 @@ from kontinue_sandbox.emulator import process as emulator_process
 from kontinue_sandbox.errors import log_tail
 from kontinue_sandbox.users import SandboxUser, add_user
 from tests.support import deployment as deployment_support
+from tests.support.airflow_api import wait_until
 from tests.support.deployment import Deployment
 
 DAGS = Path(__file__).parent / "dags"
 ROLE_MANIFEST = (
     Path(__file__).resolve().parents[2] / "airflow_provider_kontinue" / "manifests" / "airflow-role.yaml"
 )
+ROLE = "kontinue-airflow"
+"""The name of the Role in the shipped manifest."""
 POOL_SIZE = 12
 SPEED = 5.0
 """Emulator speed: the examples' 1 s sleeps take 0.2 s."""
@@ -46,18 +50,41 @@ def airflow_identity(control_plane: ControlPlane) -> SandboxUser:
     return add_user(control_plane, "airflow-deployment", ("airflow",))
 
 
-def bind_role(api: k8s.ApiClient, user: SandboxUser, namespace: str) -> None:
-    """Apply the shipped Role manifest in ``namespace`` and bind it to ``user`` (docs/deployment.md)."""
+def bind_role(api: k8s.ApiClient, user: SandboxUser, namespace: str, *, name: str = ROLE) -> None:
+    """Apply the shipped Role manifest in ``namespace`` and bind it to ``user`` (docs/deployment.md),
+    then wait until the API server's authorizer applies the binding."""
     role = yaml.safe_load(ROLE_MANIFEST.read_text())
     rbac = k8s.RbacAuthorizationV1Api(api)
-    rbac.create_namespaced_role(namespace, role)
+    try:
+        rbac.create_namespaced_role(namespace, role)
+    except ApiException as err:
+        if err.status != 409:
+            raise
     rbac.create_namespaced_role_binding(
         namespace,
         {
-            "metadata": {"name": "kontinue-airflow"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "kontinue-airflow"},
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ROLE},
             "subjects": [{"kind": "User", "name": user.name, "apiGroup": "rbac.authorization.k8s.io"}],
         },
+    )
+    review = {
+        "spec": {
+            "user": user.name,
+            "groups": ["system:authenticated", *user.groups],
+            "resourceAttributes": {
+                "namespace": namespace,
+                "verb": "create",
+                "group": "kontinue.cloud",
+                "resource": "executions",
+            },
+        }
+    }
+    authorization = k8s.AuthorizationV1Api(api)
+    wait_until(
+        lambda: authorization.create_subject_access_review(review).status.allowed,
+        timeout=30,
+        what=f"the binding of {ROLE} to {user.name} in {namespace} to take effect",
     )
 
 
