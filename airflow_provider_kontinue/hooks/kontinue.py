@@ -26,6 +26,8 @@ from airflow_provider_kontinue.hooks.connection import (
     CONN_FIELDS,
     CONN_TYPE,
     DEFAULT_CONN_ID,
+    INLINE_KUBECONFIG,
+    LEGACY_INLINE_KUBECONFIG,
     UI_FIELD_BEHAVIOUR,
     KontinueConnectionSettings,
     parse_extra,
@@ -235,9 +237,11 @@ async def connect_async(settings: KontinueConnectionSettings, namespace: str | N
 def _secrets(settings: KontinueConnectionSettings, raw_extra: str | None) -> list[str]:
     found = settings.secrets()
     if settings.kube_config is not None and raw_extra:
-        inline = parse_extra(raw_extra, settings.conn_id).get("kube_config")
-        if isinstance(inline, str):
-            found.append(inline)
+        extra = parse_extra(raw_extra, settings.conn_id)
+        for key in (INLINE_KUBECONFIG, LEGACY_INLINE_KUBECONFIG):
+            inline = extra.get(key) or extra.get(f"extra__{CONN_TYPE}__{key}")
+            if isinstance(inline, str):
+                found.append(inline)
     return found
 
 
