@@ -235,10 +235,10 @@ def _patch_with_retries(
     namespace: str,
     name: str,
     action: str,
-    build: Callable[[Execution], Mapping[str, Any]],
+    build: Callable[[Execution], Mapping[str, Any] | None],
     *,
     subresource: str | None,
-) -> Op[Execution]:
+) -> Op[Execution | None]:
     """``patch_with_retries`` on a live execution (archived ones can no longer change)."""
     patched = yield from patch_with_retries(
         EXECUTIONS,
@@ -249,8 +249,7 @@ def _patch_with_retries(
         build,
         subresource=subresource,
     )
-    assert patched is not None  # ``build`` always returns a patch (or raises)
-    return Execution.model_validate(patched)
+    return None if patched is None else Execution.model_validate(patched)
 
 
 def _require_not_terminal(execution: Execution, action: str) -> None:
@@ -264,7 +263,7 @@ def _require_not_terminal(execution: Execution, action: str) -> None:
         )
 
 
-def cancel(namespace: str, name: str, options: CancelOptions) -> Op[Execution]:
+def cancel(namespace: str, name: str, options: CancelOptions) -> Op[Execution | None]:
     """Cancel a running execution (refused once it ended); the controller stops its descendants."""
 
     def build(execution: Execution) -> dict[str, Any]:
@@ -281,7 +280,7 @@ def cancel(namespace: str, name: str, options: CancelOptions) -> Op[Execution]:
     return (yield from _patch_with_retries(namespace, name, "cancel", build, subresource="status"))
 
 
-def skip(namespace: str, name: str, options: SkipOptions) -> Op[Execution]:
+def skip(namespace: str, name: str, options: SkipOptions) -> Op[Execution | None]:
     """Skip a running execution, handing ``options.result`` to a waiting parent."""
     result = options.result_json()
 
@@ -300,7 +299,7 @@ def skip(namespace: str, name: str, options: SkipOptions) -> Op[Execution]:
     return (yield from _patch_with_retries(namespace, name, "skip", build, subresource="status"))
 
 
-def retry(namespace: str, name: str, options: RetryOptions) -> Op[Execution]:
+def retry(namespace: str, name: str, options: RetryOptions) -> Op[Execution | None]:
     """Retry a Failed or Canceled execution: one more allowed retry (spec §3.6, §9.8)."""
 
     def build(execution: Execution) -> dict[str, Any]:

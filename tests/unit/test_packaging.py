@@ -63,16 +63,11 @@ def test_the_provider_wheel_holds_only_the_client_and_the_airflow_layer(
         "client",
         "hooks",
         "links",
-        "manifests",
         "operators",
         "sensors",
         "triggers",
     }
-    # The only YAML is the RBAC Role the Airflow identity needs (docs/deployment.md).
-    assert [n for n in names if n.endswith(".yaml")] == [
-        "airflow_provider_kontinue/manifests/airflow-role.yaml"
-    ]
-    assert not [n for n in names if n.endswith(".sh") or "emulator" in n or "crds" in n]
+    assert not [n for n in names if n.endswith((".yaml", ".sh")) or "emulator" in n or "crds" in n]
     assert "kontinue-sandbox" not in _entry_points(provider)
     assert "[console_scripts]" not in _entry_points(provider)
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
