@@ -16,7 +16,7 @@ from .errors import KontinueError
 from .functions import DEFAULT_FUNCTION_CACHE_TTL, FunctionCache
 from .jobs import PodLogOptions, job_logs
 from .models import Execution
-from .operations import ClientBase
+from .operations import AwaitingClient, ClientBase
 from .options import Options
 from .protocol import Op
 from .tree import ExecutionTree
@@ -26,7 +26,7 @@ from .watch import AsyncChangeStream, R, watch_objects
 T = TypeVar("T")
 
 
-class AsyncKontinueClient(ClientBase):
+class AsyncKontinueClient(AwaitingClient, ClientBase):
     """The kontinue client for asyncio code (triggers, services): the same API as
     :class:`~.sync_client.KontinueClient`, every call awaitable, never blocking the event loop."""
 

@@ -39,11 +39,16 @@ from .wire import impersonation_headers
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from .async_client import AsyncKontinueClient
-    from .sync_client import KontinueClient
-
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+class AwaitingClient:
+    """Marks the async client, whose operations are coroutine functions.
+
+    The descriptor's overloads tell the two clients apart by this base rather than by importing
+    the client classes, which import this module (no cycle, not even a type-only one).
+    """
 
 
 class operation(Generic[P, T]):
@@ -58,14 +63,13 @@ class operation(Generic[P, T]):
     @overload
     def __get__(self, client: None, owner: type[Any]) -> operation[P, T]: ...
     @overload
-    def __get__(
-        self, client: AsyncKontinueClient, owner: type[Any]
-    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(self, client: AwaitingClient, owner: type[Any]) -> Callable[P, Coroutine[Any, Any, T]]: ...
     @overload
-    def __get__(self, client: KontinueClient, owner: type[Any]) -> Callable[P, T]: ...
-    def __get__(self, client: ClientBase | None, owner: type[Any]) -> Any:
+    def __get__(self, client: ClientBase, owner: type[Any]) -> Callable[P, T]: ...
+    def __get__(self, client: ClientBase | AwaitingClient | None, owner: type[Any]) -> Any:
         if client is None:
             return self
+        assert isinstance(client, ClientBase), "operations are read through a client"
         return client._bind(self.build)
 
 
