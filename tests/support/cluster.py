@@ -19,6 +19,15 @@ from kontinue_sandbox.emulator.archive import build_archive
 GROUP, VERSION = "kontinue.cloud", "v1alpha1"
 
 
+def lineage_labels(parent: str, root: str, attempt: int) -> dict[str, str]:
+    """The labels kontinue puts on everything an execution's attempt creates."""
+    return {
+        "kontinue.cloud/parent": parent,
+        "kontinue.cloud/root": root,
+        "kontinue.cloud/attempt": str(attempt),
+    }
+
+
 class Cluster:
     """Plays kontinue's controller and workers with raw API calls, in one namespace."""
 
@@ -82,12 +91,7 @@ class Cluster:
         return created
 
     def child(self, name: str, parent: str, root: str, *, attempt: int = 1, **kwargs: Any) -> dict[str, Any]:
-        labels = {
-            "kontinue.cloud/parent": parent,
-            "kontinue.cloud/root": root,
-            "kontinue.cloud/attempt": str(attempt),
-            **kwargs.pop("labels", {}),
-        }
+        labels = {**lineage_labels(parent, root, attempt), **kwargs.pop("labels", {})}
         return self.execution(name, labels=labels, **kwargs)
 
     def suspension(
@@ -99,11 +103,7 @@ class Cluster:
                 "kind": "Suspension",
                 "metadata": {
                     "name": name,
-                    "labels": {
-                        "kontinue.cloud/parent": parent,
-                        "kontinue.cloud/root": root,
-                        "kontinue.cloud/attempt": str(attempt),
-                    },
+                    "labels": lineage_labels(parent, root, attempt),
                 },
                 "spec": {"type": "Manual", "message": "approve?"},
             },
@@ -133,11 +133,7 @@ class Cluster:
         body = {
             "metadata": {
                 "name": name,
-                "labels": {
-                    "kontinue.cloud/parent": parent,
-                    "kontinue.cloud/root": root,
-                    "kontinue.cloud/attempt": str(attempt),
-                },
+                "labels": lineage_labels(parent, root, attempt),
             },
             "spec": {
                 "template": {
