@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck docs unit unit-pythons wheels bench scale binaries clean
+.PHONY: demo test lint typecheck docs unit unit-pythons wheels bench scale binaries deployment-deps clean
 
 $(INSTALLED): pyproject.toml setup.cfg sandbox/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,22 @@ $(INSTALLED): pyproject.toml setup.cfg sandbox/pyproject.toml
 
 binaries: $(INSTALLED)
 	$(BIN)/kontinue-sandbox binaries
+
+# What the deployment tier (tests/deployment) runs besides Python: Debian's PostgreSQL server (the
+# metadata DB of a real Airflow deployment) and Chromium with its chromedriver (the UI tests).
+# Installed with apt-get when missing; a machine without apt fails here, naming what is missing.
+DEPLOYMENT_APT := postgresql chromium chromium-driver
+deployment-deps:
+	@missing=""; \
+	[ -x /usr/lib/postgresql/15/bin/initdb ] || command -v initdb >/dev/null || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	if [ -n "$$missing" ]; then \
+	  echo "== installing for the deployment tier:$$missing"; \
+	  command -v apt-get >/dev/null || { echo "deployment-deps: no apt-get here; install$$missing yourself" >&2; exit 1; }; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 # The demo: a sandbox with the kontinue emulator and the example Functions, one example DAG run end to
 # end with `airflow dags test` in a throwaway AIRFLOW_HOME (sqlite), then everything is stopped and
@@ -56,7 +72,7 @@ typecheck: $(INSTALLED)
 docs: $(INSTALLED)
 	$(BIN)/mkdocs build --strict --quiet --site-dir "$${DOCS_SITE:-site}"
 
-test: lint typecheck docs binaries unit-pythons
+test: lint typecheck docs binaries deployment-deps unit-pythons
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
 
 unit: $(INSTALLED)

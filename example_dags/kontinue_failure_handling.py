@@ -48,7 +48,7 @@ def kontinue_failure_handling() -> None:
         phases = {}
         for task_id in ("flaky_once", "too_slow"):
             name = context["ti"].xcom_pull(task_ids=task_id, key="execution_name")
-            phases[task_id] = str(hook.get(name).phase)
+            phases[task_id] = str(hook.client.get(name).phase)
         print(f"kontinue phases: {phases}")
         return phases
 

@@ -1,24 +1,34 @@
-"""``AsyncKontinueClient``: the asyncio kontinue client, on ``kubernetes_asyncio``."""
+"""``AsyncKontinueClient``: the asyncio kontinue client, on ``httpx.AsyncClient``."""
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
-import functools
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from .async_driver import AsyncDriver
-from .connection import ConnectionSettings, async_api_client
+from .connection import Access, ConnectionSettings, access_from_configuration, load_access
 from .errors import KontinueError
 from .functions import DEFAULT_FUNCTION_CACHE_TTL, FunctionCache
 from .jobs import PodLogOptions, job_logs
-from .models import Execution
-from .operations import AwaitingClient, ClientBase
-from .options import Options
+from .models import Execution, Function, ScheduledExecution, Suspension
+from .operations import ClientBase
+from .options import (
+    CancelOptions,
+    ListFunctionsOptions,
+    ListOptions,
+    Options,
+    ResumeOptions,
+    RetryOptions,
+    ScheduleListOptions,
+    SkipOptions,
+    SpawnOptions,
+)
 from .protocol import Op
+from .transport import AsyncTransport
 from .tree import ExecutionTree
 from .trees import TreeUpdate, TreeWatchError, watch_tree
 from .watch import AsyncChangeStream, R, watch_objects
@@ -26,15 +36,15 @@ from .watch import AsyncChangeStream, R, watch_objects
 T = TypeVar("T")
 
 
-class AsyncKontinueClient(AwaitingClient, ClientBase):
+class AsyncKontinueClient(ClientBase):
     """The kontinue client for asyncio code (triggers, services): the same API as
     :class:`~.sync_client.KontinueClient`, every call awaitable, never blocking the event loop."""
 
-    _driver: AsyncDriver
+    _driver: AsyncTransport
 
-    def __init__(self, api_client: Any, namespace: str, **kwargs: Any) -> None:
-        super().__init__(api_client, namespace, **kwargs)
-        self._driver = AsyncDriver(api_client, self._limiter, self._headers)
+    def __init__(self, access: Access, namespace: str, **kwargs: Any) -> None:
+        super().__init__(access, namespace, **kwargs)
+        self._driver = AsyncTransport(self._wire)
 
     @classmethod
     async def connect(
@@ -51,15 +61,11 @@ class AsyncKontinueClient(AwaitingClient, ClientBase):
         """Connect with a kubeconfig (path or dict; default ``$KUBECONFIG``/``~/.kube/config``) or
         in-cluster; the default namespace is the context's unless ``namespace`` is given."""
         settings = ConnectionSettings(kubeconfig, context, in_cluster, verify_ssl)
-        if namespace is None:  # reads the kubeconfig file: off the event loop
+        # Files, perhaps an exec plugin, and the import of the config loaders: off the event loop.
+        access = await asyncio.to_thread(load_access, settings)
+        if namespace is None:
             namespace = await asyncio.to_thread(settings.default_namespace)
-        return cls(
-            await async_api_client(settings),
-            namespace,
-            options=options,
-            function_cache=FunctionCache(function_cache_ttl),
-            owns_api_client=True,
-        )
+        return cls(access, namespace, options=options, function_cache=FunctionCache(function_cache_ttl))
 
     @classmethod
     async def new(cls) -> AsyncKontinueClient:
@@ -73,20 +79,23 @@ class AsyncKontinueClient(AwaitingClient, ClientBase):
 
     @classmethod
     def from_kube_client(cls, api_client: Any, namespace: str, **kwargs: Any) -> AsyncKontinueClient:
-        """Wrap an existing ``kubernetes_asyncio.client.ApiClient``; the caller keeps ownership."""
-        return cls(api_client, namespace, **kwargs)
+        """A client for the cluster and user of an existing ``kubernetes.client.ApiClient``: its
+        configuration's host, TLS files and API key. ``kube_client()`` returns it; the caller keeps
+        ownership of it."""
+        return cls(
+            access_from_configuration(api_client.configuration), namespace, kube_client=api_client, **kwargs
+        )
 
-    def _bind(self, build: Callable[..., Op[T]]) -> Callable[..., Coroutine[Any, Any, T]]:
-        @functools.wraps(build)
-        async def bound(*args: Any, **kwargs: Any) -> T:
-            return await self._driver.run(build(self, *args, **kwargs), self._context.start())
-
-        return bound
+    async def _run(self, op: Op[T]) -> T:
+        """Run one shared operation under this client's deadline and cancellation."""
+        return await self._driver.run(op, self._context.start())
 
     async def close(self) -> None:
-        """Close the connection pool (only when this client created it)."""
-        if self._owns_api_client:
-            await self._api_client.close()
+        """Close this client's connections (and the ``kube_client()`` it made, if any); a client
+        derived with ``with_namespace`` / ``with_timeout`` leaves that to its original."""
+        if self._owner:
+            await self._driver.close()
+            self._kube.close()
 
     async def __aenter__(self) -> AsyncKontinueClient:
         return self
@@ -95,6 +104,159 @@ class AsyncKontinueClient(AwaitingClient, ClientBase):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+    # -- executions -----------------------------------------------------------------------------------
+
+    async def spawn(
+        self, function: str, args: Any = None, opts: SpawnOptions | Mapping[str, Any] | None = None
+    ) -> Execution:
+        """Start an execution of ``function`` with ``args`` merged over the Function's defaults.
+
+        Validates everything first (function exists, arguments are a JSON object, names, size), so
+        bad input never leaves a half-made execution. Raises ``AlreadyExistsError`` when
+        ``opts.name`` is taken.
+        """
+        return await self._run(self._spawn(function, args, opts))
+
+    spawn_execute = spawn
+
+    async def get(self, name: str, *, namespace: str | None = None) -> Execution:
+        """The execution ``name``; once archived, its root as recorded in the ArchivedExecution."""
+        return await self._run(self._get(name, namespace=namespace))
+
+    get_execution = get
+
+    async def list(
+        self, opts: ListOptions | Mapping[str, Any] | None = None, *, namespace: str | None = None
+    ) -> builtins.list[Execution]:
+        """Executions matching ``opts``, archived ones included, newest first.
+
+        ``namespace=""`` lists every namespace (Go's ``ListNamespaced(ctx, "", opts)``).
+        """
+        return await self._run(self._list(opts, namespace=namespace))
+
+    async def get_child_executions(
+        self, parent: Execution | str, *, namespace: str | None = None
+    ) -> builtins.list[Execution]:
+        """The direct children of ``parent`` (every attempt's), oldest first."""
+        return await self._run(self._get_child_executions(parent, namespace=namespace))
+
+    async def wait_for_execution(
+        self, execution: Execution | str, *, namespace: str | None = None
+    ) -> Execution:
+        """Wait until the execution is Completed, Failed, Canceled or Skipped, and return it.
+
+        The state returned is at least as new as the live object when the call was made, and a
+        terminal phase counts only once the controller has observed the execution's current
+        generation: given the object ``retry_execution`` returned, it waits for the retry's
+        outcome, not the failure before it. Uses one read and one watch (resumed across server
+        timeouts, 410 Gone and dropped connections); a Failed or Canceled outcome is returned, not
+        raised (see ``parse_result``).
+        """
+        return await self._run(self._wait_for_execution(execution, namespace=namespace))
+
+    async def cancel(
+        self,
+        execution: Execution | str,
+        opts: CancelOptions | Mapping[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
+    ) -> Execution:
+        """Cancel a running execution (``InvalidStateError`` once it ended); returns it canceled."""
+        return await self._run(self._cancel(execution, opts, namespace=namespace))
+
+    async def skip(
+        self,
+        execution: Execution | str,
+        opts: SkipOptions | Mapping[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
+    ) -> Execution:
+        """Skip a running execution; a waiting parent receives ``opts.result`` instead."""
+        return await self._run(self._skip(execution, opts, namespace=namespace))
+
+    async def retry_execution(
+        self,
+        execution: Execution | str,
+        opts: RetryOptions | Mapping[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
+    ) -> Execution:
+        """Run a Failed or Canceled execution again (one more retry), optionally with a child policy.
+
+        Returns the execution as written: still Failed or Canceled until the controller observes
+        the new generation; ``wait_for_execution`` on it waits for the new attempt's end.
+        """
+        return await self._run(self._retry_execution(execution, opts, namespace=namespace))
+
+    # -- suspensions ----------------------------------------------------------------------------------
+
+    async def get_suspension(self, name: str, *, namespace: str | None = None) -> Suspension:
+        """The suspension ``name``."""
+        return await self._run(self._get_suspension(name, namespace=namespace))
+
+    async def resume_suspension(self, suspension: Suspension | str, *, namespace: str | None = None) -> bool:
+        """Resume a waiting suspension; ``False`` if it had been resumed already."""
+        return await self._run(self._resume_suspension(suspension, namespace=namespace))
+
+    async def resume_execution(
+        self,
+        execution: Execution | str,
+        opts: ResumeOptions | Mapping[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
+    ) -> builtins.list[str]:
+        """Resume the execution's waiting suspensions (``recursive``: its whole subtree's); their names."""
+        return await self._run(self._resume_execution(execution, opts, namespace=namespace))
+
+    # -- functions ------------------------------------------------------------------------------------
+
+    async def function(self, name: str, *, namespace: str | None = None) -> Function:
+        """The Function ``name`` (``NotFoundError`` when no worker registered it)."""
+        return await self._run(self._function(name, namespace=namespace))
+
+    async def functions(
+        self, opts: ListFunctionsOptions | Mapping[str, Any] | None = None, *, namespace: str | None = None
+    ) -> builtins.list[Function]:
+        """Functions by name; hidden ones only with ``include_hidden``."""
+        return await self._run(self._list_functions(opts, namespace=namespace))
+
+    # -- scheduled executions -------------------------------------------------------------------------
+
+    async def get_scheduled_execution(self, name: str, *, namespace: str | None = None) -> ScheduledExecution:
+        """The ScheduledExecution ``name``."""
+        return await self._run(self._get_scheduled_execution(name, namespace=namespace))
+
+    async def list_scheduled_executions(
+        self, opts: ScheduleListOptions | Mapping[str, Any] | None = None, *, namespace: str | None = None
+    ) -> builtins.list[ScheduledExecution]:
+        """ScheduledExecutions matching ``opts``, by name."""
+        return await self._run(self._list_scheduled_executions(opts, namespace=namespace))
+
+    async def suspend_scheduled_execution(
+        self, schedule: ScheduledExecution | str, *, namespace: str | None = None
+    ) -> ScheduledExecution:
+        """Stop a schedule from creating executions (idempotent)."""
+        return await self._run(self._suspend_scheduled_execution(schedule, namespace=namespace))
+
+    async def resume_scheduled_execution(
+        self, schedule: ScheduledExecution | str, *, namespace: str | None = None
+    ) -> ScheduledExecution:
+        """Let a suspended schedule create executions again (idempotent)."""
+        return await self._run(self._resume_scheduled_execution(schedule, namespace=namespace))
+
+    # -- jobs and trees -------------------------------------------------------------------------------
+
+    async def get_job(self, name: str, *, namespace: str | None = None) -> dict[str, Any]:
+        """The batch/v1 Job ``name`` as JSON."""
+        return await self._run(self._get_job(name, namespace=namespace))
+
+    async def get_tree(self, execution: Execution | str, *, namespace: str | None = None) -> ExecutionTree:
+        """The execution with its child executions, suspensions, jobs and previous attempts.
+
+        Costs the same few requests for any tree size; falls back to the ArchivedExecution.
+        """
+        return await self._run(self._get_tree(execution, namespace=namespace))
 
     # -- streams --------------------------------------------------------------------------------------
 

@@ -1,14 +1,23 @@
 """Where the client connects: kubeconfig (file or dict), context, in-cluster, TLS, default namespace.
 
-Both drivers load their Kubernetes ``ApiClient`` from the same :class:`ConnectionSettings`, and
-every problem (no kubeconfig, unknown context, unreadable file) is a :class:`~.errors.ConfigError`
-that says what was looked for and how to fix it, never a stack trace from the config loader.
+:func:`load_access` reads :class:`ConnectionSettings` with the ``kubernetes`` package's config
+loaders (contexts, clusters, client certificates, ``*-data`` fields, auth providers, in-cluster) and
+turns them into an :class:`Access`: the server, an SSL context, and :class:`~.credentials.Credentials`
+that renew exec-plugin tokens and token files while the client lives. Both clients use it, and
+every problem (no kubeconfig, unknown context, a missing CA file, an exec plugin that fails, an
+unreadable token file) is a :class:`~.errors.ConfigError` that names the file or plugin and the
+fix, raised when the client is made, before any request.
+
+The ``kubernetes`` package is imported here only when a client connects: its generated models
+weigh about 40 MiB, which a triggerer that merely imports the provider does not pay.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
+import ssl
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,11 +26,13 @@ from typing import Any
 
 import yaml
 
+from .credentials import ConfigurationKey, Credentials, ExecPlugin, Source, StaticHeader, TokenFile
 from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+"""Where the kubelet mounts a pod's service-account token, CA and namespace."""
 TLS_DISABLED_WARNING = (
     "TLS verification of the Kubernetes API server is turned off (verify_ssl=False): anyone on the "
     "network path can read and change what the client sends, tokens included"
@@ -95,19 +106,12 @@ class ConnectionSettings:
         """The current context's namespace, else the pod's service-account namespace, else default."""
         if self.use_in_cluster():
             try:
-                return SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "default"
+                return (SERVICE_ACCOUNT_DIR / "namespace").read_text().strip() or "default"
             except OSError:
                 return "default"
         context, _ = self.selected_context()
         namespace = context.get("namespace")
         return str(namespace) if namespace else "default"
-
-    def configure_tls(self, configuration: Any) -> None:
-        """Apply ``verify_ssl`` to a loaded client configuration, warning loudly when it is off."""
-        if not self.verify_ssl:
-            warnings.warn(TLS_DISABLED_WARNING, stacklevel=3)
-            log.warning(TLS_DISABLED_WARNING)
-            configuration.verify_ssl = False
 
 
 def _default_kubeconfig_path() -> Path:
@@ -115,65 +119,169 @@ def _default_kubeconfig_path() -> Path:
     return Path(first).expanduser() if first else Path.home() / ".kube" / "config"
 
 
-def sync_api_client(settings: ConnectionSettings) -> Any:
-    """A ``kubernetes.client.ApiClient`` for ``settings``."""
-    from kubernetes import client, config
+@dataclass(frozen=True)
+class Access:
+    """What a transport needs to reach the API server as one user.
+
+    ``configuration`` is the loaded ``kubernetes.client.Configuration``, for
+    :meth:`~.operations.ClientBase.kube_client`; its API key follows ``credentials``.
+    """
+
+    server: str
+    tls: ssl.SSLContext
+    credentials: Credentials
+    configuration: Any
+    tls_server_name: str | None = None
+    proxy: str | None = None
+
+    def __repr__(self) -> str:  # the configuration holds the token: never print it
+        return f"Access(server={self.server!r}, user={self.credentials.user!r})"
+
+
+def load_access(settings: ConnectionSettings) -> Access:
+    """Load ``settings`` into an :class:`Access`; may block (files, an exec plugin): the async
+    client calls it in a worker thread. The credentials are issued once here, so that a plugin or
+    token file that does not work fails now, naming itself."""
+    from kubernetes.client import Configuration
     from kubernetes.config.config_exception import ConfigException
 
+    configuration = Configuration()
     try:
         if settings.use_in_cluster():
-            configuration = client.Configuration()
-            config.load_incluster_config(client_configuration=configuration)
+            source, user = _load_in_cluster(configuration)
         else:
-            configuration = client.Configuration()
-            document, _ = settings.kubeconfig_document()
-            settings.selected_context()  # a clear error for a wrong context
-            path = settings.kubeconfig_path()
-            if path is None:
-                config.load_kube_config_from_dict(
-                    document,
-                    context=settings.context,
-                    client_configuration=configuration,
-                    persist_config=False,
-                )
-            else:  # from the file, so relative certificate paths resolve against its directory
-                config.load_kube_config(
-                    config_file=str(path),
-                    context=settings.context,
-                    client_configuration=configuration,
-                    persist_config=False,
-                )
+            source, user = _load_kubeconfig(settings, configuration)
     except ConfigException as err:
         raise ConfigError(f"cannot load the Kubernetes configuration: {err}") from None
-    settings.configure_tls(configuration)
-    return client.ApiClient(configuration)
+    if not settings.verify_ssl:
+        warnings.warn(TLS_DISABLED_WARNING, stacklevel=3)
+        log.warning(TLS_DISABLED_WARNING)
+        configuration.verify_ssl = False
+    credentials = Credentials(source, user)
+    credentials.renew()
+    _follow(configuration, credentials)
+    return access_from_configuration(configuration, credentials)
 
 
-async def async_api_client(settings: ConnectionSettings) -> Any:
-    """A ``kubernetes_asyncio.client.ApiClient`` for ``settings``."""
-    from kubernetes_asyncio import client, config
-    from kubernetes_asyncio.config.config_exception import ConfigException
+def access_from_configuration(configuration: Any, credentials: Credentials | None = None) -> Access:
+    """An :class:`Access` for a ``kubernetes.client.Configuration`` (what ``from_kube_client``
+    is given); its refresh hook, if any, renews the key."""
+    if credentials is None:
+        credentials = Credentials(ConfigurationKey(configuration), "the user of the given ApiClient")
+        credentials.renew()
+    return Access(
+        server=str(configuration.host).rstrip("/"),
+        tls=_tls_context(configuration),
+        credentials=credentials,
+        configuration=configuration,
+        tls_server_name=getattr(configuration, "tls_server_name", None) or None,
+        proxy=configuration.proxy or None,
+    )
 
-    try:
-        configuration = client.Configuration()
-        if settings.use_in_cluster():
-            config.load_incluster_config(client_configuration=configuration)
+
+def _load_in_cluster(configuration: Any) -> tuple[Source, str]:
+    from kubernetes.config.incluster_config import InClusterConfigLoader
+
+    token = SERVICE_ACCOUNT_DIR / "token"
+    InClusterConfigLoader(
+        token_filename=str(token), cert_filename=str(SERVICE_ACCOUNT_DIR / "ca.crt"), try_refresh_token=False
+    ).load_and_set(configuration)
+    configuration.api_key.pop("BearerToken", None)  # read by the TokenFile source, again and again
+    return TokenFile(token, "service-account token file"), "the pod's service account"
+
+
+def _load_kubeconfig(settings: ConnectionSettings, configuration: Any) -> tuple[Source, str]:
+    """Load the kubeconfig with the ``kubernetes`` loader, keeping back what must renew: the user's
+    exec plugin and token file become sources of our own (the loader would run or read them once)."""
+    from kubernetes.config.kube_config import KubeConfigLoader
+
+    document, origin = settings.kubeconfig_document()
+    context, _ = settings.selected_context()
+    path = settings.kubeconfig_path()
+    base = str(path.parent.absolute()) if path is not None else ""
+    user_name = context.get("user")
+    document = copy.deepcopy(document)
+    user: dict[str, Any] = {}
+    for entry in document.get("users") or []:
+        if isinstance(entry, dict) and entry.get("name") == user_name and isinstance(entry.get("user"), dict):
+            user = entry["user"]
+    clusters = [c for c in document.get("clusters") or [] if isinstance(c, dict)]
+    cluster = next((c.get("cluster") or {} for c in clusters if c.get("name") == context.get("cluster")), {})
+    exec_config = user.pop("exec", None)
+    token_file = user.pop("tokenFile", None) if not user.get("token") else None
+    KubeConfigLoader(document, active_context=settings.context, config_base_path=base or None).load_and_set(
+        configuration
+    )
+    who = f"the kubeconfig user {user_name!r} of {origin}"
+    if isinstance(exec_config, Mapping):
+        plugin = ExecPlugin(exec_config, base, cluster)
+        status = plugin.run()
+        if "clientCertificateData" in status and not status.get("token"):
+            _use_exec_certificates(configuration, status)
+            return StaticHeader(None), who
+        plugin.prime(status)
+        return plugin, who
+    if token_file:
+        return TokenFile(Path(base or ".", str(token_file)).expanduser()), who
+    if configuration.api_key.get("BearerToken") or getattr(configuration, "refresh_api_key_hook", None):
+        return ConfigurationKey(configuration), who
+    return StaticHeader(None), who
+
+
+def _use_exec_certificates(configuration: Any, status: Mapping[str, Any]) -> None:
+    from kubernetes.config.kube_config import FileOrData
+
+    for attribute, key in (("cert_file", "clientCertificateData"), ("key_file", "clientKeyData")):
+        if key not in status:
+            raise ConfigError(f"the exec credential plugin printed a client certificate without {key}")
+        data = FileOrData(status, None, data_key_name=key, base64_file_content=False)
+        setattr(configuration, attribute, data.as_file())
+
+
+def _follow(configuration: Any, credentials: Credentials) -> None:
+    """Keep ``configuration``'s API key (what ``kube_client()`` sends) at the renewed header."""
+    if isinstance(credentials.source, ConfigurationKey):
+        return
+
+    def refresh(config: Any) -> None:
+        header = credentials.header()
+        if header:
+            config.api_key["BearerToken"] = header
         else:
-            document, _ = settings.kubeconfig_document()
-            settings.selected_context()
-            path = settings.kubeconfig_path()
-            if path is None:
-                await config.load_kube_config_from_dict(
-                    document, context=settings.context, client_configuration=configuration
-                )
-            else:
-                await config.load_kube_config(
-                    config_file=str(path),
-                    context=settings.context,
-                    client_configuration=configuration,
-                    persist_config=False,
-                )
-    except ConfigException as err:
-        raise ConfigError(f"cannot load the Kubernetes configuration: {err}") from None
-    settings.configure_tls(configuration)
-    return client.ApiClient(configuration)
+            config.api_key.pop("BearerToken", None)
+
+    configuration.refresh_api_key_hook = refresh
+
+
+def _tls_context(configuration: Any) -> ssl.SSLContext:
+    """The SSL context for ``configuration``: its CA (or the system's), its client certificate."""
+    if not configuration.verify_ssl:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    else:
+        ca = configuration.ssl_ca_cert
+        try:
+            context = ssl.create_default_context(cafile=ca) if ca else ssl.create_default_context()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"the certificate-authority file {ca} does not exist; fix the path in the kubeconfig"
+            ) from None
+        except (OSError, ssl.SSLError) as err:
+            raise ConfigError(
+                f"the certificate-authority file {ca} is not a PEM certificate ({type(err).__name__})"
+            ) from None
+    if configuration.cert_file:
+        try:
+            context.load_cert_chain(configuration.cert_file, configuration.key_file)
+        except FileNotFoundError:
+            raise ConfigError(
+                f"the client certificate {configuration.cert_file} or its key {configuration.key_file} "
+                "does not exist; fix client-certificate / client-key in the kubeconfig"
+            ) from None
+        except (OSError, ssl.SSLError) as err:
+            raise ConfigError(
+                f"the client certificate {configuration.cert_file} and key {configuration.key_file} "
+                f"cannot be loaded ({type(err).__name__}); check that they are PEM and belong together"
+            ) from None
+    return context

@@ -235,10 +235,10 @@ def _patch_with_retries(
     namespace: str,
     name: str,
     action: str,
-    build: Callable[[Execution], Mapping[str, Any] | None],
+    build: Callable[[Execution], Mapping[str, Any]],
     *,
     subresource: str | None,
-) -> Op[Execution | None]:
+) -> Op[Execution]:
     """``patch_with_retries`` on a live execution (archived ones can no longer change)."""
     patched = yield from patch_with_retries(
         EXECUTIONS,
@@ -249,7 +249,8 @@ def _patch_with_retries(
         build,
         subresource=subresource,
     )
-    return None if patched is None else Execution.model_validate(patched)
+    assert patched is not None  # ``build`` always returns a patch (or raises)
+    return Execution.model_validate(patched)
 
 
 def _require_not_terminal(execution: Execution, action: str) -> None:
@@ -263,7 +264,7 @@ def _require_not_terminal(execution: Execution, action: str) -> None:
         )
 
 
-def cancel(namespace: str, name: str, options: CancelOptions) -> Op[Execution | None]:
+def cancel(namespace: str, name: str, options: CancelOptions) -> Op[Execution]:
     """Cancel a running execution (refused once it ended); the controller stops its descendants."""
 
     def build(execution: Execution) -> dict[str, Any]:
@@ -280,7 +281,7 @@ def cancel(namespace: str, name: str, options: CancelOptions) -> Op[Execution | 
     return (yield from _patch_with_retries(namespace, name, "cancel", build, subresource="status"))
 
 
-def skip(namespace: str, name: str, options: SkipOptions) -> Op[Execution | None]:
+def skip(namespace: str, name: str, options: SkipOptions) -> Op[Execution]:
     """Skip a running execution, handing ``options.result`` to a waiting parent."""
     result = options.result_json()
 
@@ -299,7 +300,7 @@ def skip(namespace: str, name: str, options: SkipOptions) -> Op[Execution | None
     return (yield from _patch_with_retries(namespace, name, "skip", build, subresource="status"))
 
 
-def retry(namespace: str, name: str, options: RetryOptions) -> Op[Execution | None]:
+def retry(namespace: str, name: str, options: RetryOptions) -> Op[Execution]:
     """Retry a Failed or Canceled execution: one more allowed retry (spec §3.6, §9.8)."""
 
     def build(execution: Execution) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 Every client operation is written once, as a generator that yields *commands* and receives their
 results: ``Call`` (one HTTP request, answered with a ``Response``), ``OpenStream`` / ``ReadLine``
 (a watch or a log stream, answered line by line), ``Sleep`` (backoff) and ``Emit`` (a value for
-whoever iterates a long-running operation: log lines, tree updates). The sync driver runs it
-on the ``kubernetes`` package, the async driver on ``kubernetes_asyncio``; neither knows anything
+whoever iterates a long-running operation: log lines, tree updates). The transport
+(``transport.py``) runs it on ``httpx.Client`` or ``httpx.AsyncClient``; it knows nothing
 about kontinue, and the operations know nothing about sockets. Transport failures are thrown into
 the generator as :class:`TransportError`, so retry and reconnect logic lives in the operation too.
 """

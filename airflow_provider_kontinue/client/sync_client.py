@@ -1,25 +1,35 @@
-"""``KontinueClient``: the blocking kontinue client, on the ``kubernetes`` package."""
+"""``KontinueClient``: the blocking kontinue client, on ``httpx.Client``."""
 
 from __future__ import annotations
 
-import functools
+import builtins
 import queue
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from .connection import ConnectionSettings, sync_api_client
+from .connection import Access, ConnectionSettings, access_from_configuration, load_access
 from .context import CallContext
 from .errors import KontinueError
 from .functions import DEFAULT_FUNCTION_CACHE_TTL, FunctionCache
 from .jobs import PodLogOptions, job_logs
-from .models import Execution
+from .models import Execution, Function, ScheduledExecution, Suspension
 from .operations import ClientBase
-from .options import Options
+from .options import (
+    CancelOptions,
+    ListFunctionsOptions,
+    ListOptions,
+    Options,
+    ResumeOptions,
+    RetryOptions,
+    ScheduleListOptions,
+    SkipOptions,
+    SpawnOptions,
+)
 from .protocol import Op
-from .sync_driver import SyncDriver
+from .transport import SyncTransport
 from .tree import ExecutionTree
 from .trees import TreeUpdate, TreeWatchError, watch_tree
 from .watch import ChangeStream, R, watch_objects
@@ -31,16 +41,17 @@ class KontinueClient(ClientBase):
     """The kontinue client (Go's ``client.Client``), blocking and thread-safe.
 
     Build it from a kubeconfig (``KontinueClient.connect(...)``, ``new()``,
-    ``new_with_options(...)``) or around an existing ``kubernetes.client.ApiClient``
-    (``from_kube_client``). Every Go method has a snake_case twin; the ``...Namespaced`` variants
-    are the ``namespace=`` keyword.
+    ``new_with_options(...)``) or from the configuration of an existing
+    ``kubernetes.client.ApiClient`` (``from_kube_client``). Every Go method has a snake_case twin;
+    the ``...Namespaced`` variants are the ``namespace=`` keyword. Close it (or use it as a context
+    manager) to close its connections.
     """
 
-    _driver: SyncDriver
+    _driver: SyncTransport
 
-    def __init__(self, api_client: Any, namespace: str, **kwargs: Any) -> None:
-        super().__init__(api_client, namespace, **kwargs)
-        self._driver = SyncDriver(api_client, self._limiter, self._headers)
+    def __init__(self, access: Access, namespace: str, **kwargs: Any) -> None:
+        super().__init__(access, namespace, **kwargs)
+        self._driver = SyncTransport(self._wire)
 
     @classmethod
     def connect(
@@ -58,11 +69,10 @@ class KontinueClient(ClientBase):
         in-cluster; the default namespace is the context's unless ``namespace`` is given."""
         settings = ConnectionSettings(kubeconfig, context, in_cluster, verify_ssl)
         return cls(
-            sync_api_client(settings),
+            load_access(settings),
             namespace or settings.default_namespace(),
             options=options,
             function_cache=FunctionCache(function_cache_ttl),
-            owns_api_client=True,
         )
 
     @classmethod
@@ -77,21 +87,23 @@ class KontinueClient(ClientBase):
 
     @classmethod
     def from_kube_client(cls, api_client: Any, namespace: str, **kwargs: Any) -> KontinueClient:
-        """Wrap an existing ``kubernetes.client.ApiClient`` (Go's ``NewFromKubeClient``); the caller
-        keeps ownership of it."""
-        return cls(api_client, namespace, **kwargs)
+        """A client for the cluster and user of an existing ``kubernetes.client.ApiClient`` (Go's
+        ``NewFromKubeClient``): its configuration's host, TLS files and API key (renewed through its
+        refresh hook). ``kube_client()`` returns it; the caller keeps ownership of it."""
+        return cls(
+            access_from_configuration(api_client.configuration), namespace, kube_client=api_client, **kwargs
+        )
 
-    def _bind(self, build: Callable[..., Op[T]]) -> Callable[..., T]:
-        @functools.wraps(build)
-        def bound(*args: Any, **kwargs: Any) -> T:
-            return self._driver.run(build(self, *args, **kwargs), self._context.start())
-
-        return bound
+    def _run(self, op: Op[T]) -> T:
+        """Run one shared operation under this client's deadline and cancellation."""
+        return self._driver.run(op, self._context.start())
 
     def close(self) -> None:
-        """Close the connection pool (only when this client created it)."""
-        if self._owns_api_client:
-            self._api_client.close()
+        """Close this client's connections (and the ``kube_client()`` it made, if any); a client
+        derived with ``with_namespace`` / ``with_timeout`` leaves that to its original."""
+        if self._owner:
+            self._driver.close()
+            self._kube.close()
 
     def __enter__(self) -> KontinueClient:
         return self
@@ -100,6 +112,157 @@ class KontinueClient(ClientBase):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+    # -- executions -----------------------------------------------------------------------------------
+
+    def spawn(
+        self, function: str, args: Any = None, opts: SpawnOptions | Mapping[str, Any] | None = None
+    ) -> Execution:
+        """Start an execution of ``function`` with ``args`` merged over the Function's defaults.
+
+        Validates everything first (function exists, arguments are a JSON object, names, size), so
+        bad input never leaves a half-made execution. Raises ``AlreadyExistsError`` when
+        ``opts.name`` is taken.
+        """
+        return self._run(self._spawn(function, args, opts))
+
+    spawn_execute = spawn
+
+    def get(self, name: str, *, namespace: str | None = None) -> Execution:
+        """The execution ``name``; once archived, its root as recorded in the ArchivedExecution."""
+        return self._run(self._get(name, namespace=namespace))
+
+    get_execution = get
+
+    def list(
+        self, opts: ListOptions | Mapping[str, Any] | None = None, *, namespace: str | None = None
+    ) -> builtins.list[Execution]:
+        """Executions matching ``opts``, archived ones included, newest first.
+
+        ``namespace=""`` lists every namespace (Go's ``ListNamespaced(ctx, "", opts)``).
+        """
+        return self._run(self._list(opts, namespace=namespace))
+
+    def get_child_executions(
+        self, parent: Execution | str, *, namespace: str | None = None
+    ) -> builtins.list[Execution]:
+        """The direct children of ``parent`` (every attempt's), oldest first."""
+        return self._run(self._get_child_executions(parent, namespace=namespace))
+
+    def wait_for_execution(self, execution: Execution | str, *, namespace: str | None = None) -> Execution:
+        """Wait until the execution is Completed, Failed, Canceled or Skipped, and return it.
+
+        The state returned is at least as new as the live object when the call was made, and a
+        terminal phase counts only once the controller has observed the execution's current
+        generation: given the object ``retry_execution`` returned, it waits for the retry's
+        outcome, not the failure before it. Uses one read and one watch (resumed across server
+        timeouts, 410 Gone and dropped connections); a Failed or Canceled outcome is returned, not
+        raised (see ``parse_result``).
+        """
+        return self._run(self._wait_for_execution(execution, namespace=namespace))
+
+    def cancel(
+        self,
+        execution: Execution | str,
+        opts: CancelOptions | Mapping[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
+    ) -> Execution:
+        """Cancel a running execution (``InvalidStateError`` once it ended); returns it canceled."""
+        return self._run(self._cancel(execution, opts, namespace=namespace))
+
+    def skip(
+        self,
+        execution: Execution | str,
+        opts: SkipOptions | Mapping[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
+    ) -> Execution:
+        """Skip a running execution; a waiting parent receives ``opts.result`` instead."""
+        return self._run(self._skip(execution, opts, namespace=namespace))
+
+    def retry_execution(
+        self,
+        execution: Execution | str,
+        opts: RetryOptions | Mapping[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
+    ) -> Execution:
+        """Run a Failed or Canceled execution again (one more retry), optionally with a child policy.
+
+        Returns the execution as written: still Failed or Canceled until the controller observes
+        the new generation; ``wait_for_execution`` on it waits for the new attempt's end.
+        """
+        return self._run(self._retry_execution(execution, opts, namespace=namespace))
+
+    # -- suspensions ----------------------------------------------------------------------------------
+
+    def get_suspension(self, name: str, *, namespace: str | None = None) -> Suspension:
+        """The suspension ``name``."""
+        return self._run(self._get_suspension(name, namespace=namespace))
+
+    def resume_suspension(self, suspension: Suspension | str, *, namespace: str | None = None) -> bool:
+        """Resume a waiting suspension; ``False`` if it had been resumed already."""
+        return self._run(self._resume_suspension(suspension, namespace=namespace))
+
+    def resume_execution(
+        self,
+        execution: Execution | str,
+        opts: ResumeOptions | Mapping[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
+    ) -> builtins.list[str]:
+        """Resume the execution's waiting suspensions (``recursive``: its whole subtree's); their names."""
+        return self._run(self._resume_execution(execution, opts, namespace=namespace))
+
+    # -- functions ------------------------------------------------------------------------------------
+
+    def function(self, name: str, *, namespace: str | None = None) -> Function:
+        """The Function ``name`` (``NotFoundError`` when no worker registered it)."""
+        return self._run(self._function(name, namespace=namespace))
+
+    def functions(
+        self, opts: ListFunctionsOptions | Mapping[str, Any] | None = None, *, namespace: str | None = None
+    ) -> builtins.list[Function]:
+        """Functions by name; hidden ones only with ``include_hidden``."""
+        return self._run(self._list_functions(opts, namespace=namespace))
+
+    # -- scheduled executions -------------------------------------------------------------------------
+
+    def get_scheduled_execution(self, name: str, *, namespace: str | None = None) -> ScheduledExecution:
+        """The ScheduledExecution ``name``."""
+        return self._run(self._get_scheduled_execution(name, namespace=namespace))
+
+    def list_scheduled_executions(
+        self, opts: ScheduleListOptions | Mapping[str, Any] | None = None, *, namespace: str | None = None
+    ) -> builtins.list[ScheduledExecution]:
+        """ScheduledExecutions matching ``opts``, by name."""
+        return self._run(self._list_scheduled_executions(opts, namespace=namespace))
+
+    def suspend_scheduled_execution(
+        self, schedule: ScheduledExecution | str, *, namespace: str | None = None
+    ) -> ScheduledExecution:
+        """Stop a schedule from creating executions (idempotent)."""
+        return self._run(self._suspend_scheduled_execution(schedule, namespace=namespace))
+
+    def resume_scheduled_execution(
+        self, schedule: ScheduledExecution | str, *, namespace: str | None = None
+    ) -> ScheduledExecution:
+        """Let a suspended schedule create executions again (idempotent)."""
+        return self._run(self._resume_scheduled_execution(schedule, namespace=namespace))
+
+    # -- jobs and trees -------------------------------------------------------------------------------
+
+    def get_job(self, name: str, *, namespace: str | None = None) -> dict[str, Any]:
+        """The batch/v1 Job ``name`` as JSON."""
+        return self._run(self._get_job(name, namespace=namespace))
+
+    def get_tree(self, execution: Execution | str, *, namespace: str | None = None) -> ExecutionTree:
+        """The execution with its child executions, suspensions, jobs and previous attempts.
+
+        Costs the same few requests for any tree size; falls back to the ArchivedExecution.
+        """
+        return self._run(self._get_tree(execution, namespace=namespace))
 
     # -- streams --------------------------------------------------------------------------------------
 
@@ -174,7 +337,7 @@ _DONE = object()
 class TreeWatcher:
     """A running ``watch_tree`` (Go's ``TreeWatcher``), fed by a background thread."""
 
-    def __init__(self, driver: SyncDriver, op: Op[None], context: CallContext) -> None:
+    def __init__(self, driver: SyncTransport, op: Op[None], context: CallContext) -> None:
         self._cancel = threading.Event()
         limits = CallContext(timeout=context.timeout, deadline=context.deadline, cancel=self._cancel)
         self._updates: queue.Queue[Any] = queue.Queue()
@@ -184,7 +347,7 @@ class TreeWatcher:
         )
         self._thread.start()
 
-    def _run(self, driver: SyncDriver, op: Op[None], limits: CallContext) -> None:
+    def _run(self, driver: SyncTransport, op: Op[None], limits: CallContext) -> None:
         try:
             for item in driver.iterate(op, limits.start()):
                 if isinstance(item, TreeUpdate):

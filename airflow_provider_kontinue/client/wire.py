@@ -1,4 +1,4 @@
-"""What both drivers share on the wire: headers, query strings, and reading error bodies."""
+"""What every request carries on the wire: headers, query strings, and reading error bodies."""
 
 from __future__ import annotations
 
@@ -15,10 +15,6 @@ def request_headers(call: Call, extra: Mapping[str, str]) -> dict[str, str]:
     if call.body is not None:
         headers["Content-Type"] = call.content_type
     return headers
-
-
-def query_list(call: Call) -> list[tuple[str, str]]:
-    return list(call.query.items())
 
 
 def impersonation_headers(user: str | None, groups: tuple[str, ...] = ()) -> dict[str, str]:

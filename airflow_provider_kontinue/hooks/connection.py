@@ -13,6 +13,7 @@ and the fix, so a bad connection fails a task at once with a message a user can 
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,13 @@ import yaml
 
 CONN_TYPE = "kontinue"
 DEFAULT_CONN_ID = "kontinue_default"
+
+INLINE_KUBECONFIG = "kube_config_secret"
+"""The extra field holding an inline kubeconfig."""
+
+LEGACY_INLINE_KUBECONFIG = "kube_config"
+"""Its name before 0.2: still read, with a warning, because Airflow does not redact it (not a
+sensitive key name), so ``GET /api/v2/connections/{id}`` and the UI returned it in plain text."""
 
 SECRET_KUBECONFIG_KEYS = ("token", "client-key-data", "password", "id-token", "refresh-token")
 """Values inside an inline kubeconfig that are masked in logs one by one, besides the whole text."""
@@ -36,11 +44,15 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "the inline kubeconfig, in-cluster mode, or $KUBECONFIG / ~/.kube/config.",
         "schema": {"type": ["string", "null"]},
     },
-    "kube_config": {
+    # The name holds "secret": Airflow redacts extra fields by key name (its sensitive names,
+    # matched as substrings), so the REST API and the UI return "***" for this field. A textarea
+    # ("multiline"), because a kubeconfig is many lines and a password input drops the newlines.
+    INLINE_KUBECONFIG: {
         "label": "Kubeconfig (inline)",
-        "description": "The kubeconfig itself, YAML or JSON. Stored encrypted and masked in logs; "
-        "prefer a path or in-cluster mode where you can.",
-        "schema": {"type": ["string", "null"], "format": "password"},
+        "description": "The kubeconfig itself, YAML or JSON (paste the whole file). Stored encrypted, "
+        "redacted in the REST API and the UI, masked in logs; prefer a path or in-cluster mode where "
+        "you can.",
+        "schema": {"type": ["string", "null"], "format": "multiline"},
     },
     "context": {
         "label": "Context",
@@ -212,18 +224,18 @@ def _inline_kubeconfig(conn_id: str, value: Any) -> dict[str, Any] | None:
     if isinstance(value, Mapping):
         return dict(value)
     if not isinstance(value, str):
-        raise ConnectionFieldError(conn_id, "kube_config", "must be the kubeconfig's YAML or JSON text")
+        raise ConnectionFieldError(conn_id, INLINE_KUBECONFIG, "must be the kubeconfig's YAML or JSON text")
     try:
         document = yaml.safe_load(value)  # JSON is YAML too
     except yaml.YAMLError:
         # Never echo the text: it holds credentials.
         raise ConnectionFieldError(
-            conn_id, "kube_config", "is not valid YAML or JSON; paste the whole kubeconfig file"
+            conn_id, INLINE_KUBECONFIG, "is not valid YAML or JSON; paste the whole kubeconfig file"
         ) from None
     if not isinstance(document, dict) or "clusters" not in document:
         raise ConnectionFieldError(
             conn_id,
-            "kube_config",
+            INLINE_KUBECONFIG,
             "does not look like a kubeconfig (no 'clusters'); paste the whole file, or use kube_config_path",
         )
     return document
@@ -253,6 +265,20 @@ def parse_settings(conn_id: str, extra: Mapping[str, Any]) -> KontinueConnection
     """
     prefix = f"extra__{CONN_TYPE}__"
     fields = {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in extra.items()}
+    if LEGACY_INLINE_KUBECONFIG in fields:
+        if fields.get(INLINE_KUBECONFIG):
+            raise ConnectionFieldError(
+                conn_id,
+                LEGACY_INLINE_KUBECONFIG,
+                f"conflicts with {INLINE_KUBECONFIG!r}; keep only {INLINE_KUBECONFIG!r}",
+            )
+        warnings.warn(
+            f"connection {conn_id!r}: the extra field {LEGACY_INLINE_KUBECONFIG!r} is deprecated and "
+            f"Airflow shows it unredacted in its REST API and UI; rename it to {INLINE_KUBECONFIG!r}",
+            FutureWarning,
+            stacklevel=2,
+        )
+        fields[INLINE_KUBECONFIG] = fields.pop(LEGACY_INLINE_KUBECONFIG)
     unknown = sorted(set(fields) - set(CONN_FIELDS))
     if unknown:
         raise ConnectionFieldError(
@@ -261,7 +287,7 @@ def parse_settings(conn_id: str, extra: Mapping[str, Any]) -> KontinueConnection
     settings = KontinueConnectionSettings(
         conn_id=conn_id,
         kube_config_path=_text(conn_id, fields, "kube_config_path"),
-        kube_config=_inline_kubeconfig(conn_id, fields.get("kube_config")),
+        kube_config=_inline_kubeconfig(conn_id, fields.get(INLINE_KUBECONFIG)),
         context=_text(conn_id, fields, "context"),
         namespace=_text(conn_id, fields, "namespace"),
         in_cluster=_flag(conn_id, fields, "in_cluster", False),
@@ -275,7 +301,7 @@ def parse_settings(conn_id: str, extra: Mapping[str, Any]) -> KontinueConnection
         name
         for name, given in (
             ("kube_config_path", settings.kube_config_path),
-            ("kube_config", settings.kube_config),
+            (INLINE_KUBECONFIG, settings.kube_config),
             ("in_cluster", settings.in_cluster),
         )
         if given

@@ -1,15 +1,17 @@
 """``KontinueHook`` and ``KontinueAsyncHook``: the kontinue client, built from an Airflow connection.
 
 The hooks are adapters, not a second client: they read the ``kontinue`` connection, mask its
-secrets, build a :class:`~airflow_provider_kontinue.client.KontinueClient` (or its async twin for
-triggers) once per hook, and hand every client method through. ``hook.spawn(...)``,
-``hook.get(...)``, ``hook.wait_for_execution(...)`` ... are the client's own methods; use
-``hook.client`` when you want them typed.
+secrets and build a :class:`~airflow_provider_kontinue.client.KontinueClient` (or, for triggers,
+an :class:`~airflow_provider_kontinue.client.AsyncKontinueClient`) once per hook. Every call goes
+through that typed client: ``hook.client.spawn(...)`` (or ``hook.get_conn().spawn(...)``) is
+``KontinueClient.spawn``, with its signature and return type, so mypy and IDEs check what a task
+does with it. The async hook is a separate class, not a subclass of the sync one: it only offers
+``await get_async_client()``, so nothing reachable from it blocks the triggerer's event loop.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
@@ -24,6 +26,8 @@ from airflow_provider_kontinue.hooks.connection import (
     CONN_FIELDS,
     CONN_TYPE,
     DEFAULT_CONN_ID,
+    INLINE_KUBECONFIG,
+    LEGACY_INLINE_KUBECONFIG,
     UI_FIELD_BEHAVIOUR,
     KontinueConnectionSettings,
     parse_extra,
@@ -34,12 +38,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
 
 CONNECTION_TEST_LABEL = "airflow.apache.org/connection-test"
-
-_NOT_HANDED_THROUGH = {"close", "connect", "new", "new_with_options", "from_kube_client"}
-CLIENT_API: frozenset[str] = frozenset(
-    name for name in dir(KontinueClient) if not name.startswith("_") and name not in _NOT_HANDED_THROUGH
-)
-"""The client methods a hook hands through (``hook.spawn`` is ``hook.client.spawn``)."""
 
 
 def missing_connection(conn_id: str) -> AirflowNotFoundException:
@@ -52,7 +50,7 @@ def missing_connection(conn_id: str) -> AirflowNotFoundException:
 
 
 class KontinueHook(BaseHook):
-    """Talk to kontinue from a task: every method of the kontinue client, from a connection.
+    """Talk to kontinue from a task: the typed kontinue client (``hook.client``), from a connection.
 
     :param kontinue_conn_id: The ``kontinue`` connection (default ``kontinue_default``).
     :param namespace: The default namespace of the calls; defaults to the connection's, then the
@@ -81,8 +79,7 @@ class KontinueHook(BaseHook):
         connection: Connection, extra: dict[str, Any] | None = None
     ) -> KontinueConnectionSettings:
         """Parse a connection (its ``extra``) into settings; raises ConnectionFieldError."""
-        conn_id = connection.conn_id or DEFAULT_CONN_ID
-        return parse_settings(conn_id, extra if extra is not None else parse_extra(connection.extra, conn_id))
+        return settings_from_connection(connection, extra)
 
     def _load_connection(self) -> Connection:
         try:
@@ -136,11 +133,6 @@ class KontinueHook(BaseHook):
             self._client.close()
             self._client = None
 
-    def __getattr__(self, name: str) -> Any:
-        if name in CLIENT_API:
-            return getattr(self.get_conn(), name)
-        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
-
     # -- the connection test (the UI's Test button) -----------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
@@ -162,15 +154,32 @@ class KontinueHook(BaseHook):
         )
 
 
-class KontinueAsyncHook(KontinueHook):
-    """The asyncio twin of :class:`KontinueHook`, for triggers: an ``AsyncKontinueClient`` built from
-    the connection read with Airflow's async connection API (never blocking the triggerer's loop)."""
+class KontinueAsyncHook(BaseHook):
+    """The asyncio counterpart of :class:`KontinueHook`, for triggers and other asyncio code.
+
+    It reads the connection with Airflow's async connection API and offers one thing,
+    ``await get_async_client()``: an :class:`AsyncKontinueClient`, every method a coroutine. It
+    is composed of the same connection parsing as the sync hook, not derived from it, so no
+    blocking method (``get_conn``, ``settings``, ``test_connection``) is reachable from it.
+
+    :param kontinue_conn_id: The ``kontinue`` connection (default ``kontinue_default``).
+    :param namespace: The default namespace of the calls; defaults to the connection's, then the
+        kubeconfig context's.
+    """
+
+    conn_name_attr = "kontinue_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "Kontinue (asyncio)"
 
     def __init__(self, kontinue_conn_id: str = DEFAULT_CONN_ID, namespace: str | None = None) -> None:
-        super().__init__(kontinue_conn_id, namespace)
-        self._async_client: AsyncKontinueClient | None = None
+        super().__init__()
+        self.kontinue_conn_id = kontinue_conn_id
+        self._namespace = namespace or None
+        self._settings: KontinueConnectionSettings | None = None
+        self._client: AsyncKontinueClient | None = None
 
-    async def aget_settings(self) -> KontinueConnectionSettings:
+    async def _aget_settings(self) -> KontinueConnectionSettings:
         """The parsed connection, read through ``BaseHook.aget_connection``; secrets masked."""
         if self._settings is None:
             try:
@@ -178,23 +187,38 @@ class KontinueAsyncHook(KontinueHook):
             except AirflowNotFoundException:
                 raise missing_connection(self.kontinue_conn_id) from None
             extra = await connection.aextra_dejson()
-            settings = self.settings_from_connection(connection, extra)
+            settings = settings_from_connection(connection, extra)
             await _amask(settings, connection.extra)
             self._settings = settings
         return self._settings
 
     async def get_async_client(self) -> AsyncKontinueClient:
         """The async kontinue client of this hook (made on first use, then reused)."""
-        if self._async_client is None:
-            settings = await self.aget_settings()
-            self._async_client = await connect_async(settings, self._namespace)
-        return self._async_client
+        if self._client is None:
+            settings = await self._aget_settings()
+            self._client = await connect_async(settings, self._namespace)
+        return self._client
+
+    def get_conn(self) -> NoReturn:
+        """Not for asyncio code: the sync client would block the event loop."""
+        raise TypeError(
+            "KontinueAsyncHook has no blocking client: use `await hook.get_async_client()`, or "
+            "KontinueHook(...).client outside an event loop"
+        )
 
     async def aclose(self) -> None:
-        """Close the async client's connection pool."""
-        if self._async_client is not None:
-            await self._async_client.close()
-            self._async_client = None
+        """Close the async client's connection pool (it is made again on next use)."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def settings_from_connection(
+    connection: Connection, extra: dict[str, Any] | None = None
+) -> KontinueConnectionSettings:
+    """Parse a connection (its ``extra``) into settings; raises ConnectionFieldError."""
+    conn_id = connection.conn_id or DEFAULT_CONN_ID
+    return parse_settings(conn_id, extra if extra is not None else parse_extra(connection.extra, conn_id))
 
 
 async def connect_async(settings: KontinueConnectionSettings, namespace: str | None) -> AsyncKontinueClient:
@@ -213,9 +237,11 @@ async def connect_async(settings: KontinueConnectionSettings, namespace: str | N
 def _secrets(settings: KontinueConnectionSettings, raw_extra: str | None) -> list[str]:
     found = settings.secrets()
     if settings.kube_config is not None and raw_extra:
-        inline = parse_extra(raw_extra, settings.conn_id).get("kube_config")
-        if isinstance(inline, str):
-            found.append(inline)
+        extra = parse_extra(raw_extra, settings.conn_id)
+        for key in (INLINE_KUBECONFIG, LEGACY_INLINE_KUBECONFIG):
+            inline = extra.get(key) or extra.get(f"extra__{CONN_TYPE}__{key}")
+            if isinstance(inline, str):
+                found.append(inline)
     return found
 
 

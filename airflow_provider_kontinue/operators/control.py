@@ -8,7 +8,6 @@ with the reason; nothing is retried blindly.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +67,7 @@ class _ExecutionAction(BaseOperator):
                 if not self.ignore_if_finished:
                     raise AirflowFailException(f"kontinue: cannot {self.action}: {err}") from None
                 self.log.info("kontinue: nothing to %s: %s", self.action, err)
-            execution = hook.get(self.execution_name)
+            execution = hook.client.get(self.execution_name)
         push_identity(context, hook, execution)
         self.log.info("kontinue: execution %s is %s", execution.name, execution.phase)
         return str(execution.phase)
@@ -88,7 +87,7 @@ class KontinueCancelOperator(_ExecutionAction):
     action = "cancel"
 
     def _act(self, hook: KontinueHook) -> Any:
-        return hook.cancel(self.execution_name, {"message": self.message or DEFAULT_CANCEL_MESSAGE})
+        return hook.client.cancel(self.execution_name, {"message": self.message or DEFAULT_CANCEL_MESSAGE})
 
 
 class KontinueSkipOperator(_ExecutionAction):
@@ -109,7 +108,7 @@ class KontinueSkipOperator(_ExecutionAction):
         self.result = result
 
     def _act(self, hook: KontinueHook) -> Any:
-        return hook.skip(
+        return hook.client.skip(
             self.execution_name, {"message": self.message or DEFAULT_SKIP_MESSAGE, "result": self.result}
         )
 
@@ -155,7 +154,7 @@ class KontinueRetryOperator(ExecutionWaiter):
         self.cancel_on_kill = cancel_on_kill
 
     def execute(self, context: Context) -> Any:
-        self._started = time.time()
+        self._mark_started(context)
         hook = KontinueHook(self.kontinue_conn_id, self.namespace)
         with kontinue_errors(f"retry execution {self.execution_name!r}"):
             if self.child_policy is not None and self.child_policy not in {p.value for p in ChildPolicy}:
@@ -164,12 +163,11 @@ class KontinueRetryOperator(ExecutionWaiter):
                     f"got {self.child_policy!r}"
                 )
             try:
-                retried = hook.retry_execution(
+                retried = hook.client.retry_execution(
                     self.execution_name, RetryOptions(child_policy=self.child_policy)
                 )
             except InvalidStateError as err:
                 raise AirflowFailException(f"kontinue: {err}") from None
-        assert retried is not None
         self._execution = (retried.name, retried.namespace)
         push_identity(context, hook, retried)
         self.log.info(
@@ -221,11 +219,17 @@ class KontinueResumeOperator(BaseOperator):
         hook = KontinueHook(self.kontinue_conn_id, self.namespace)
         target = self.suspension_name or self.execution_name
         with kontinue_errors(f"resume {target!r}"):
+            client = hook.client
             try:
                 if self.suspension_name:
-                    resumed = [self.suspension_name] if hook.resume_suspension(self.suspension_name) else []
+                    resumed = [self.suspension_name] if client.resume_suspension(self.suspension_name) else []
+                elif self.execution_name:
+                    resumed = client.resume_execution(self.execution_name, {"recursive": self.recursive})
                 else:
-                    resumed = hook.resume_execution(self.execution_name, {"recursive": self.recursive})
+                    raise AirflowFailException(
+                        "kontinue: the name to resume rendered empty; check the suspension_name or "
+                        "execution_name template"
+                    )
             except InvalidStateError as err:
                 raise AirflowFailException(f"kontinue: {err}") from None
         if resumed:

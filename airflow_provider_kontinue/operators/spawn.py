@@ -20,7 +20,6 @@ What happens when the earlier try's execution already ended:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -175,12 +174,12 @@ class KontinueSpawnOperator(ExecutionWaiter):
     # -- execute ------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
-        self._started = time.time()
+        self._mark_started(context)
         ti = context["ti"]
         with kontinue_errors(f"spawn {self.function!r}"):
             arguments = parse_arguments(self.arguments)
             hook = KontinueHook(self.kontinue_conn_id, self.namespace)
-            client = hook.get_conn()
+            client = hook.client
             namespace = self.namespace or client.namespace
             options = self._options(namespace, ti)
             execution, min_generation = self._spawn_or_reattach(
@@ -291,7 +290,6 @@ class KontinueSpawnOperator(ExecutionWaiter):
                 message,
                 self.retry_child_policy or "None",
             )
-            assert retried is not None
             return retried, retried.metadata.generation
         self.log.info(
             "kontinue: execution %s of an earlier try ended %s; spawning a new generation", name, phase

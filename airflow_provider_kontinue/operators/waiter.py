@@ -84,6 +84,13 @@ class ExecutionWaiter(BaseOperator):
     _execution: tuple[str, str] | None = None
     _started: float | None = None
 
+    def _mark_started(self, context: Context) -> None:
+        """Count ``execution_timeout`` from the task instance's start, as Airflow does: its own
+        timer starts a moment later, so our deadline is never after Airflow's and both the wait
+        and ``on_kill`` agree that the task timed out."""
+        start = getattr(context["ti"], "start_date", None)
+        self._started = start.timestamp() if start is not None else time.time()
+
     def _deadline(self) -> float | None:
         """The absolute end of the task's ``execution_timeout`` (epoch seconds), if it has one."""
         if self.execution_timeout is None:
@@ -130,6 +137,7 @@ class ExecutionWaiter(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | str | None = None) -> Any:
         """Resume after the trigger fired: the task's result, or the reason it fails."""
+        self._mark_started(context)  # a resumed task is a new operator object: on_kill needs it
         return self.finish(context, event)
 
     def finish(self, context: Context, event: dict[str, Any] | str | None) -> Any:
@@ -167,7 +175,7 @@ class ExecutionWaiter(BaseOperator):
         name, namespace = self._execution
         hook = KontinueHook(self.kontinue_conn_id, namespace)
         try:
-            hook.get_conn().with_timeout(20).cancel(name, {"message": message}, namespace=namespace)
+            hook.client.with_timeout(20).cancel(name, {"message": message}, namespace=namespace)
             self.log.info("kontinue: canceled execution %s", name)
         except (InvalidStateError, NotFoundError):
             pass  # it ended meanwhile
@@ -177,6 +185,12 @@ class ExecutionWaiter(BaseOperator):
             hook.close()
 
     def on_kill(self) -> None:
-        """The task is being killed (or timed out) while it waits in the worker: cancel the execution."""
+        """The task is being killed (or timed out) while it waits in the worker: cancel the execution.
+
+        Airflow calls this for ``execution_timeout`` too; past the deadline the execution's
+        message then says it timed out, as the deferrable path's does.
+        """
         if self.cancel_on_kill:
-            self._cancel(KILL_CANCEL_MESSAGE)
+            deadline = self._deadline()
+            timed_out = deadline is not None and time.time() >= deadline
+            self._cancel(TIMEOUT_CANCEL_MESSAGE if timed_out else KILL_CANCEL_MESSAGE)

@@ -67,7 +67,7 @@ class KontinueExecutionSensor(KontinueSensorBase):
 
     def check(self, hook: KontinueHook, namespace: str, context: Context) -> dict[str, Any] | None:
         wait = self._wait(namespace)
-        execution = hook.get(self.execution_name, namespace=namespace)
+        execution = hook.client.get(self.execution_name, namespace=namespace)
         return payload_for(wait, execution) if wait.reached(execution) else None
 
     def trigger(self, namespace: str, deadline: float, context: Context) -> BaseTrigger:

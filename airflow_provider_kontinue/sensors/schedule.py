@@ -91,8 +91,8 @@ class KontinueScheduledExecutionSensor(KontinueSensorBase):
 
     def check(self, hook: KontinueHook, namespace: str, context: Context) -> dict[str, Any] | None:
         wait = self._wait(namespace, context)
-        hook.get_scheduled_execution(self.schedule_name, namespace=namespace)  # NotFound: fail at once
-        runs = hook.list(ListOptions(schedule=self.schedule_name), namespace=namespace)
+        hook.client.get_scheduled_execution(self.schedule_name, namespace=namespace)  # NotFound: fail at once
+        runs = hook.client.list(ListOptions(schedule=self.schedule_name), namespace=namespace)
         return decide(wait, first_run(wait, runs))
 
     def trigger(self, namespace: str, deadline: float, context: Context) -> BaseTrigger:

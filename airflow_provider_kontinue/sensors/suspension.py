@@ -77,9 +77,9 @@ class KontinueSuspensionSensor(KontinueSensorBase):
     def check(self, hook: KontinueHook, namespace: str, context: Context) -> dict[str, Any] | None:
         wait = self._wait(namespace)
         if self.suspension_name:
-            return decide(wait, [hook.get_suspension(self.suspension_name, namespace=namespace)], None)
+            return decide(wait, [hook.client.get_suspension(self.suspension_name, namespace=namespace)], None)
         assert self.execution_name is not None
-        tree = hook.get_tree(self.execution_name, namespace=namespace)
+        tree = hook.client.get_tree(self.execution_name, namespace=namespace)
         node = tree.find(self.execution_name)
         return decide(wait, suspensions_of(tree, self.execution_name), node.execution() if node else None)
 

@@ -58,10 +58,10 @@ def test_an_inline_kubeconfig_works_sync_and_async(
     control_plane: ControlPlane, e2e_namespace: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     inline = Path(control_plane.kubeconfig).read_text()
-    extra = {"kube_config": inline, "namespace": e2e_namespace}
+    extra = {"kube_config_secret": inline, "namespace": e2e_namespace}
     monkeypatch.setenv("AIRFLOW_CONN_KONTINUE_INLINE", json.dumps({"conn_type": "kontinue", "extra": extra}))
     hook = KontinueHook("kontinue_inline")
-    assert "hello" in [f.name for f in hook.functions()]
+    assert "hello" in [f.name for f in hook.client.functions()]
     assert inline not in repr(hook.settings)
 
     async def from_the_triggerer() -> list[str]:

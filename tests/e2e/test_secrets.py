@@ -49,13 +49,13 @@ from kubernetes import client as k8s
 
 from kontinue_sandbox.controlplane import ControlPlane
 from kontinue_sandbox.users import KONTINUE_CLIENT_RULES, SandboxUser, add_user, grant
+from tests.e2e.dags.e2e_masking import SAID
 from tests.e2e.dags.e2e_secrets import CERT_CONN, FORBIDDEN, MARKER, REJECTED_CONN, TOKEN_CONN
 from tests.support.airflow_runs import ROOT, Airflow, DagRun
 from tests.support.metadata_dump import NOT_DECRYPTABLE
+from tests.support.secrets import WINDOW, Secrets, inline_kubeconfig, pem_body_lines, pieces
 
 DAG_ID = "e2e_secrets"
-WINDOW = 24
-"""Length of the pieces of a long secret that must not show either (its start, middle and end)."""
 MASK_ECHO = re.compile(r"\] Sending request\s.*\bmsg=MaskSecret\(")
 """A line of ``dag.test()``'s in-process supervisor echoing a ``MaskSecret`` request at DEBUG
 (``InProcessSupervisorComms.send``); a real worker's supervisor logs these with "body omitted"."""
@@ -71,17 +71,6 @@ RECORDED_EVENTS = "trigger events the tasks resumed with (recorded)"
 
 
 @dataclass(frozen=True)
-class Secrets:
-    """What must never show, by what it is: ``{description: text}``."""
-
-    values: dict[str, str]
-
-    def found_in(self, text: str) -> list[str]:
-        """The descriptions of the secrets ``text`` contains."""
-        return [what for what, secret in self.values.items() if secret in text]
-
-
-@dataclass(frozen=True)
 class SecretAirflow:
     """The session's Airflow with the two secret-bearing connections, and what must not leak."""
 
@@ -91,33 +80,9 @@ class SecretAirflow:
     cert_user: SandboxUser
 
 
-def inline_kubeconfig(path: Path) -> str:
-    """The kubeconfig at ``path`` with every file it names (CA, client certificate and key)
-    replaced by the file's content (``*-data``): a kubeconfig that stands alone, as pasted into a
-    connection."""
-    document = yaml.safe_load(path.read_text())
-    for entry in (*document["clusters"], *document["users"]):
-        body = entry.get("cluster") or entry.get("user") or {}
-        for key in ("certificate-authority", "client-certificate", "client-key"):
-            if key in body:
-                body[f"{key}-data"] = base64.b64encode(Path(body.pop(key)).read_bytes()).decode()
-    return str(yaml.safe_dump(document, sort_keys=False))
-
-
-def pem_body_lines(pem: str) -> list[str]:
-    """The base64 lines of a PEM block, without its BEGIN and END lines."""
-    return [line for line in pem.strip().splitlines() if line and not line.startswith("-----")]
-
-
-def pieces(secret: str) -> dict[str, str]:
-    """A long secret's start, middle and end: a leak of part of it must show too."""
-    middle = len(secret) // 2 - WINDOW // 2
-    return {"first": secret[:WINDOW], "middle": secret[middle : middle + WINDOW], "last": secret[-WINDOW:]}
-
-
 def connection(kubeconfig: str, namespace: str, password: str) -> str:
     """A ``kontinue`` connection (``AIRFLOW_CONN_<ID>``) with the kubeconfig inline and a password."""
-    extra = {"kube_config": kubeconfig, "namespace": namespace}
+    extra = {"kube_config_secret": kubeconfig, "namespace": namespace}
     return json.dumps({"conn_type": "kontinue", "password": password, "extra": extra})
 
 
@@ -288,3 +253,21 @@ def test_no_connection_secret_shows_in_the_logs_database_or_triggers_of_a_dag_ru
     for name in (greeted, napped):
         wanted = {TABLE.format("trigger"), TRIGGER_KWARGS, RECORDED_KWARGS, RECORDED_EVENTS}
         assert wanted <= found.where(name), name
+
+
+def test_the_hook_masks_the_inline_kubeconfigs_token_and_client_key_in_task_logs(
+    secret_airflow: SecretAirflow,
+) -> None:
+    run = secret_airflow.airflow.run("e2e_masking", deferrable=False)
+    assert run.task_states() == {"leak": "success"}, run.log[-4000:]
+    # dag.test()'s in-process supervisor echoes each MaskSecret request at DEBUG (see the module docs)
+    log = "\n".join(line for line in run.log.splitlines() if not MASK_ECHO.search(line))
+    said = [line for line in log.splitlines() if SAID in line]
+    leaks = secret_airflow.secrets.found_in("\n".join(said))
+    assert not leaks, (leaks, [line[:300] for line in said])
+    for masked in (
+        "(log) token=*** client-key-data=***",
+        "(error) token=*** client-key-data=***",
+        "(password) password=***",  # the control: Airflow's own masking of the password
+    ):
+        assert any(masked in line for line in said), (masked, said)

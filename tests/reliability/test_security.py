@@ -163,7 +163,7 @@ def test_no_secret_reaches_trigger_kwargs_xcom_logs_or_errors(
     password = f"pw-{uuid.uuid4().hex}"
     secrets = [user.token, password, kubeconfig_text, user.token[:24], user.token[-24:]]
     conn_id = f"kontinue_inline_{uuid.uuid4().hex[:8]}"
-    extra = {"kube_config": kubeconfig_text, "namespace": namespace}
+    extra = {"kube_config_secret": kubeconfig_text, "namespace": namespace}
     monkeypatch.setenv(
         f"AIRFLOW_CONN_{conn_id.upper()}",
         json.dumps({"conn_type": "kontinue", "password": password, "extra": extra}),

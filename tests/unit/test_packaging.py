@@ -63,11 +63,16 @@ def test_the_provider_wheel_holds_only_the_client_and_the_airflow_layer(
         "client",
         "hooks",
         "links",
+        "manifests",
         "operators",
         "sensors",
         "triggers",
     }
-    assert not [n for n in names if n.endswith((".yaml", ".sh")) or "emulator" in n or "crds" in n]
+    # The only YAML is the RBAC Role the Airflow identity needs (docs/deployment.md).
+    assert [n for n in names if n.endswith(".yaml")] == [
+        "airflow_provider_kontinue/manifests/airflow-role.yaml"
+    ]
+    assert not [n for n in names if n.endswith(".sh") or "emulator" in n or "crds" in n]
     assert "kontinue-sandbox" not in _entry_points(provider)
     assert "[console_scripts]" not in _entry_points(provider)
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))

@@ -132,13 +132,36 @@ def test_turning_tls_verification_off_warns(control_plane: ControlPlane) -> None
         assert client.functions() == []
 
 
-def test_from_kube_client_wraps_an_existing_api_client(control_plane: ControlPlane, namespace: str) -> None:
+def test_from_kube_client_uses_an_existing_api_clients_configuration(
+    control_plane: ControlPlane, namespace: str, event_loop_thread: EventLoopThread
+) -> None:
+    from kubernetes import client as k8s
+
     with control_plane.api_client() as api:
         client = KontinueClient.from_kube_client(api, namespace)
         assert client.kube_client() is api
         assert client.list() == []
-        client.close()  # does not close a connection it does not own
-        assert client.list() == []
+        client.close()  # closes its own connections, never the ApiClient it was given
+        assert k8s.CoreV1Api(api).read_namespace(namespace).metadata.name == namespace
+
+        async def twin() -> list[Any]:
+            async with AsyncKontinueClient.from_kube_client(api, namespace) as async_client:
+                assert async_client.kube_client() is api
+                return await async_client.list()
+
+        assert event_loop_thread.run(twin()) == []
+
+
+def test_kube_client_is_a_configured_kubernetes_api_client(
+    control_plane: ControlPlane, namespace: str
+) -> None:
+    from kubernetes import client as k8s
+
+    with KontinueClient.connect(control_plane.kubeconfig, namespace=namespace) as client:
+        api = client.kube_client()
+        assert isinstance(api, k8s.ApiClient)
+        assert client.with_namespace("default").kube_client() is api  # shared with derived clients
+        assert k8s.CoreV1Api(api).read_namespace(namespace).metadata.name == namespace
 
 
 def test_new_and_new_with_options_read_the_default_kubeconfig(

@@ -130,7 +130,7 @@ def test_two_racing_resumes_resume_once(mode: str, kontinue: Any, cluster: Clust
         barrier.wait()
         results.append(kontinue.resume_suspension("contended"))
 
-    threads = [threading.Thread(target=resume) for _ in range(2)]
+    threads = [threading.Thread(target=resume, daemon=True) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -151,7 +151,7 @@ def test_two_racing_cancels_cancel_once(kontinue: Any, cluster: Cluster) -> None
         except InvalidStateError:
             outcomes.append("refused")
 
-    threads = [threading.Thread(target=cancel, name=f"t{i}") for i in range(2)]
+    threads = [threading.Thread(target=cancel, name=f"t{i}", daemon=True) for i in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:

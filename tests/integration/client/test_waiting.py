@@ -145,13 +145,16 @@ def test_wait_survives_an_api_server_restart(
         cluster.execution("survivor", status={"phase": "Executing"})
         kontinue = make_client(mode, own_plane, "restart", event_loop_thread)
         outcome: list[Any] = []
-        waiter = threading.Thread(target=lambda: outcome.append(kontinue.wait_for_execution("survivor")))
+        waiter = threading.Thread(
+            target=lambda: outcome.append(kontinue.wait_for_execution("survivor")), daemon=True
+        )
         waiter.start()
         time.sleep(0.5)
         own_plane.restart_apiserver()  # the watch connection drops; etcd keeps the data
         with own_plane.api_client() as fresh:
             Cluster(fresh, "restart").finish("survivor", result="made it")
         waiter.join(60)
+        assert not waiter.is_alive(), "the wait hung after the API server restarted"
         close_client(kontinue, event_loop_thread)
     assert outcome
     assert outcome[0].phase == ExecutionPhase.COMPLETED
@@ -177,7 +180,9 @@ def test_twenty_waits_relist_after_etcd_compaction_and_all_complete(
         )
         outcomes: dict[str, Any] = {}
         waiters = [
-            threading.Thread(target=lambda n=name: outcomes.setdefault(n, kontinue.wait_for_execution(n)))
+            threading.Thread(
+                target=lambda n=name: outcomes.setdefault(n, kontinue.wait_for_execution(n)), daemon=True
+            )
             for name in names
         ]
         for waiter in waiters:
@@ -191,6 +196,7 @@ def test_twenty_waits_relist_after_etcd_compaction_and_all_complete(
                 Cluster(fresh, "compacted").finish(name, result=name)
         for waiter in waiters:
             waiter.join(60)
+        assert not any(w.is_alive() for w in waiters), "a wait hung after the relist"
         relisted = kontinue.requests_by_verb.get("get", 0) - gets_before
         close_client(kontinue, event_loop_thread)
     assert sorted(outcomes) == sorted(names)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -62,7 +63,7 @@ def test_defaults_verify_tls_and_use_the_kubeconfig_defaults() -> None:
 
 def test_an_inline_kubeconfig_becomes_a_dict_whose_secrets_are_listed_for_masking() -> None:
     for text in (yaml.safe_dump(KUBECONFIG), json.dumps(KUBECONFIG)):
-        settings = parse_settings("k", {"kube_config": text})
+        settings = parse_settings("k", {"kube_config_secret": text})
         assert settings.kubeconfig() == KUBECONFIG
         assert sorted(settings.secrets()) == ["a2V5LWRhdGE=", "s3cr3t-token-value"]
         assert "s3cr3t" not in repr(settings)
@@ -86,8 +87,13 @@ def test_the_legacy_prefixed_field_names_are_accepted() -> None:
         ({"burst": -1}, "burst", "must not be negative"),
         ({"verify_ssl": "maybe"}, "verify_ssl", "must be true or false"),
         ({"namespace": 7}, "namespace", "must be a string"),
-        ({"kube_config": "clusters: [unclosed"}, "kube_config", "is not valid YAML or JSON"),
-        ({"kube_config": "just text"}, "kube_config", "does not look like a kubeconfig"),
+        ({"kube_config_secret": "clusters: [unclosed"}, "kube_config_secret", "is not valid YAML or JSON"),
+        ({"kube_config_secret": "just text"}, "kube_config_secret", "does not look like a kubeconfig"),
+        (
+            {"kube_config": "x", "kube_config_secret": "y"},
+            "kube_config",
+            "conflicts with 'kube_config_secret'",
+        ),
         ({"kube_config_path": "/a", "in_cluster": True}, "in_cluster", "conflicts with 'kube_config_path'"),
         ({"ui_base_url": "kontinue.example.com"}, "ui_base_url", "must start with http"),
     ],
@@ -102,7 +108,7 @@ def test_bad_fields_are_named_with_the_problem(extra: dict[str, Any], field: str
 
 def test_a_broken_inline_kubeconfig_is_never_echoed() -> None:
     with pytest.raises(ConnectionFieldError) as caught:
-        parse_settings("k", {"kube_config": "token: s3cr3t-value\n  bad: [indent"})
+        parse_settings("k", {"kube_config_secret": "token: s3cr3t-value\n  bad: [indent"})
     assert "s3cr3t" not in str(caught.value)
 
 
@@ -116,7 +122,7 @@ def test_extra_arrives_as_json_text_or_a_dict() -> None:
 def test_the_form_declares_every_field_and_hides_the_standard_ones() -> None:
     assert set(CONN_FIELDS) == {
         "kube_config_path",
-        "kube_config",
+        "kube_config_secret",
         "context",
         "namespace",
         "in_cluster",
@@ -126,6 +132,26 @@ def test_the_form_declares_every_field_and_hides_the_standard_ones() -> None:
         "verify_ssl",
         "ui_base_url",
     }
-    assert CONN_FIELDS["kube_config"]["schema"]["format"] == "password"
+    # A textarea: a kubeconfig is many lines (a password input drops the newlines).
+    assert CONN_FIELDS["kube_config_secret"]["schema"]["format"] == "multiline"
     assert all(field["description"] for field in CONN_FIELDS.values())
     assert set(UI_FIELD_BEHAVIOUR["hidden-fields"]) == {"host", "schema", "login", "password", "port"}
+
+
+def test_the_inline_kubeconfig_field_has_a_name_airflow_redacts() -> None:
+    from airflow._shared import secrets_masker
+
+    # Airflow's own redaction, as the REST API applies it to a connection's extra.
+    should_hide_value_for_key = cast("Callable[[str], bool]", secrets_masker.should_hide_value_for_key)
+    redact = cast("Callable[[object], object]", secrets_masker.redact)
+    assert should_hide_value_for_key("kube_config_secret")
+    assert should_hide_value_for_key("extra__kontinue__kube_config_secret")
+    assert redact({"kube_config_secret": yaml.safe_dump(KUBECONFIG)}) == {"kube_config_secret": "***"}
+    # Why the field was renamed: the old name is not redacted.
+    assert not should_hide_value_for_key("kube_config")
+
+
+def test_the_old_inline_kubeconfig_field_is_still_read_with_a_warning_naming_the_new_one() -> None:
+    with pytest.warns(FutureWarning, match="rename it to 'kube_config_secret'"):
+        settings = parse_settings("k", {"kube_config": yaml.safe_dump(KUBECONFIG)})
+    assert settings.kubeconfig() == KUBECONFIG

@@ -51,7 +51,7 @@ def test_threads_share_one_budget() -> None:
         with lock:
             waits.append(wait)
 
-    threads = [threading.Thread(target=take) for _ in range(8)]
+    threads = [threading.Thread(target=take, daemon=True) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
