@@ -12,7 +12,7 @@ threads (the Kubernetes client's connection pool).
   watch needs 1).
 - load_1000_idle_requests_per_s: API requests per second while the 1,000 wait and nothing changes.
 - load_1000_rss_mb: the process's resident memory while they wait.
-- load_1000_open_client_sessions: aiohttp sessions open while they wait (one shared watch needs 1).
+- load_1000_open_client_sessions: httpx clients open while they wait (one shared watch needs 1).
 - load_1000_all_watching_s: from starting the 1,000 triggers to all of them following the watch.
 """
 
@@ -32,7 +32,7 @@ import threading
 import time
 from typing import Any
 
-import aiohttp
+import httpx
 import psutil
 import structlog
 from kubernetes import client as k8s
@@ -124,7 +124,7 @@ def measure_waits(
     emit(f"{prefix}_trigger_connections", api_connections(process, plane.server) - baseline, "connections")
     emit(f"{prefix}_idle_requests_per_s", (requests_after - requests_before) / IDLE_SECONDS, "requests/s")
     emit(f"{prefix}_rss_mb", process.memory_info().rss / 2**20, "MiB")
-    sessions = [o for o in gc.get_objects() if isinstance(o, aiohttp.ClientSession) and not o.closed]
+    sessions = [o for o in gc.get_objects() if isinstance(o, httpx.AsyncClient) and not o.is_closed]
     emit(f"{prefix}_open_client_sessions", len(sessions), "sessions")
 
     written_at: dict[str, float] = {}

@@ -235,7 +235,8 @@ def test_no_connection_secret_shows_in_the_logs_database_or_triggers_of_a_dag_ru
         f'User "{secret_airflow.token_user.name}" cannot get resource "functions"',  # the refusal
         f'in the namespace "{FORBIDDEN}"',
         f"execution 'no-such-execution' not found in namespace '{airflow.namespace}'",
-        f"cannot spawn 'hello': Unauthorized (verb=get, resource=functions.kontinue.cloud, "
+        "cannot spawn 'hello': Unauthorized: the API server rejected the credentials of the kubeconfig user",
+        "renew them and reconnect (verb=get, resource=functions.kontinue.cloud, "
         f"namespace={airflow.namespace}, name=hello)",
         "AirflowFailException",
     ):
