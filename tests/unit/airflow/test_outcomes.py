@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
+import pendulum
 import pytest
 from airflow.sdk.exceptions import (
     AirflowException,
@@ -14,6 +16,11 @@ from airflow.sdk.exceptions import (
 
 from airflow_provider_kontinue.operators import KontinueResumeOperator, KontinueSpawnOperator
 from airflow_provider_kontinue.sensors import KontinueExecutionSensor, KontinueSuspensionSensor
+
+
+def _context() -> Any:
+    """The part of a task's context the resumed operators read: the task instance's start."""
+    return {"ti": SimpleNamespace(start_date=pendulum.datetime(2026, 1, 1))}
 
 
 def _event(**fields: Any) -> dict[str, Any]:
@@ -34,12 +41,12 @@ def spawn() -> KontinueSpawnOperator:
 
 
 def test_completed_returns_the_result(spawn: KontinueSpawnOperator) -> None:
-    assert spawn.execute_complete({}, _event(phase="Completed", result={"sum": 14})) == {"sum": 14}
+    assert spawn.execute_complete(_context(), _event(phase="Completed", result={"sum": 14})) == {"sum": 14}
 
 
 def test_skipped_skips_the_task(spawn: KontinueSpawnOperator) -> None:
     with pytest.raises(AirflowSkipException, match="run-1 was skipped: not needed"):
-        spawn.execute_complete({}, _event(phase="Skipped", message="not needed"))
+        spawn.execute_complete(_context(), _event(phase="Skipped", message="not needed"))
 
 
 @pytest.mark.parametrize("phase", ["Failed", "Canceled"])
@@ -47,14 +54,14 @@ def test_failed_or_canceled_fails_with_the_executions_message(
     spawn: KontinueSpawnOperator, phase: str
 ) -> None:
     with pytest.raises(AirflowException, match=f"run-1 {phase.lower()} \\(NonRetryableError\\): boom"):
-        spawn.execute_complete({}, _event(phase=phase, reason="NonRetryableError", message="boom"))
+        spawn.execute_complete(_context(), _event(phase=phase, reason="NonRetryableError", message="boom"))
 
 
 def test_an_error_event_and_a_bare_string_fail_clearly(spawn: KontinueSpawnOperator) -> None:
     with pytest.raises(AirflowException, match="could not wait for execution run-1: forbidden"):
-        spawn.execute_complete({}, _event(status="error", message="forbidden"))
+        spawn.execute_complete(_context(), _event(status="error", message="forbidden"))
     with pytest.raises(AirflowException, match="without an outcome"):
-        spawn.execute_complete({}, "success")
+        spawn.execute_complete(_context(), "success")
 
 
 def test_operator_parameters_are_checked_when_the_dag_is_parsed() -> None:
