@@ -117,7 +117,7 @@ class KontinueError(Exception):
         """``key=value`` items for the parenthesised tail of ``str(error)``."""
         items = [f"verb={self.verb}"] if self.verb else []
         for label, value in (("resource", self.resource), ("namespace", self.namespace), ("name", self.name)):
-            if value and value not in self.message:
+            if value and not _names(self.message, value):
                 items.append(f"{label}={value}")
         if self.status and self.show_status:
             items.append(f"status={self.status}")
@@ -440,3 +440,9 @@ def error_from_status(
     if code == 429 or code >= 500:
         return ServerError(message, retry_after=parsed.retry_after, **context)
     return KontinueError(message, **context)
+
+
+def _names(message: str, value: str) -> bool:
+    """Whether ``message`` names ``value`` as a word of its own: namespace ``ns`` is not named by
+    the user ``robot-ns``, so the error's context still says which namespace was addressed."""
+    return re.search(rf"(?<![\w.-]){re.escape(value)}(?![\w-])", message) is not None

@@ -284,3 +284,27 @@ def test_execution_failed_error_names_the_execution() -> None:
     assert str(error) == (
         "execution failed: helm upgrade failed: timeout (resource=executions, namespace=infra, name=deploy-x)"
     )
+
+
+def test_the_context_names_the_namespace_even_when_a_longer_word_in_the_message_contains_it() -> None:
+    err = UnauthorizedError(
+        "the API server rejected the credentials of the kubeconfig user 'robot-team-a'",
+        verb="get",
+        resource="functions.kontinue.cloud",
+        namespace="team-a",
+        name="hello",
+    )
+
+    assert str(err).endswith("(verb=get, resource=functions.kontinue.cloud, namespace=team-a, name=hello)")
+
+
+def test_the_context_leaves_out_what_the_message_already_names() -> None:
+    err = NotFoundError(
+        "function 'hello' not found in namespace 'team-a'",
+        verb="get",
+        resource="functions.kontinue.cloud",
+        namespace="team-a",
+        name="hello",
+    )
+
+    assert str(err).endswith("(verb=get, resource=functions.kontinue.cloud)")
