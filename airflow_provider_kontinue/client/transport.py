@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import queue
 import socket
 import ssl
@@ -54,6 +55,8 @@ T = TypeVar("T")
 CONNECT_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 60.0
 SLICE = 0.25
+READER_JOIN_TIMEOUT = 5.0
+"""How long closing a followed stream waits for its reader thread to see the socket shut down."""
 """Longest uninterrupted wait for a stream line: how quickly a cancel or a deadline is noticed."""
 _BROKEN = (httpx.HTTPError, httpx.StreamError, OSError)
 """What a request or a stream raises when the connection fails."""
@@ -191,6 +194,12 @@ class _SyncStream:
         self._chunks = response.iter_bytes()
         self._buffer = LineBuffer()
         self._reader: threading.Thread | None = None
+        # A descriptor of our own for the stream's socket, to shut it down with: the pool closes
+        # its descriptor whenever the response ends, and a number closed there is soon another
+        # connection's, which a shutdown (or a reader still in ``SSL_read``) must never touch.
+        network = response.extensions.get("network_stream")
+        sock = network.get_extra_info("socket") if network is not None else None
+        self._waker = socket.socket(fileno=os.dup(sock.fileno())) if sock is not None else None
 
     def next_line(self) -> bytes | None:
         while True:
@@ -221,15 +230,17 @@ class _SyncStream:
         self._reader.start()
 
     def close(self) -> None:
-        # Shut the socket down first: that wakes a reader thread blocked on it, and the connection is
-        # not handed back to the pool with a half-read response in it.
-        network = self.response.extensions.get("network_stream")
-        sock = network.get_extra_info("socket") if network is not None else None
-        with contextlib.suppress(Exception):
-            if sock is not None:
-                sock.shutdown(socket.SHUT_RDWR)
+        # Shut the socket down first: that wakes a reader thread blocked on it. Let the reader finish
+        # before the response closes the socket, so it never reads a descriptor reused meanwhile.
+        if self._waker is not None:
+            with contextlib.suppress(OSError):
+                self._waker.shutdown(socket.SHUT_RDWR)
+        if self._reader is not None:
+            self._reader.join(READER_JOIN_TIMEOUT)
         with contextlib.suppress(Exception):
             self.response.close()
+        if self._waker is not None:
+            self._waker.close()
 
 
 class SyncTransport:
