@@ -7,7 +7,7 @@ import os
 import signal
 from pathlib import Path
 
-from airflow_provider_kontinue.client import KontinueClient, ListOptions
+from airflow_provider_kontinue.client import Execution, KontinueClient, ListOptions
 from airflow_provider_kontinue.operators.naming import LABEL_DAG_ID
 from tests.deployment.conftest import Slot
 from tests.support.airflow_api import wait_until
@@ -34,12 +34,14 @@ def test_a_killed_sync_spawn_is_retried_and_adopts_its_one_execution(
     dag_id = slot.write_dag("sync_sleeper", duration="60s")
     run_id = api.trigger(dag_id)
     ti = api.wait_for_task_state(dag_id, run_id, "sleep", {"running"})
-    spawned = wait_until(
-        lambda: kontinue.list(ListOptions(label_selector={LABEL_DAG_ID: dag_id})),
-        timeout=60,
-        what="the spawn's execution",
-    )
-    assert [e.phase for e in spawned] == ["Suspended"]  # the sleeper sleeps: a timer suspension
+
+    def sleeping() -> list[Execution] | None:
+        listed = kontinue.list(ListOptions(label_selector={LABEL_DAG_ID: dag_id}))
+        return listed if any(e.phase == "Suspended" for e in listed) else None
+
+    # The sleeper sleeps: a timer suspension, reached a moment after the execution is created.
+    spawned = wait_until(sleeping, timeout=60, what="the spawn's execution to sleep")
+    assert [e.phase for e in spawned] == ["Suspended"]
     pid = wait_until(lambda: task_process(ti["id"]), timeout=30, what="the task's process")
 
     os.kill(pid, signal.SIGKILL)
