@@ -55,9 +55,9 @@ T = TypeVar("T")
 CONNECT_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 60.0
 SLICE = 0.25
+"""Longest uninterrupted wait for a stream line: how quickly a cancel or a deadline is noticed."""
 READER_JOIN_TIMEOUT = 5.0
 """How long closing a followed stream waits for its reader thread to see the socket shut down."""
-"""Longest uninterrupted wait for a stream line: how quickly a cancel or a deadline is noticed."""
 _BROKEN = (httpx.HTTPError, httpx.StreamError, OSError)
 """What a request or a stream raises when the connection fails."""
 
