@@ -154,7 +154,7 @@ class KontinueRetryOperator(ExecutionWaiter):
         self.cancel_on_kill = cancel_on_kill
 
     def execute(self, context: Context) -> Any:
-        self._mark_started(context)
+        self._start_clock()
         hook = KontinueHook(self.kontinue_conn_id, self.namespace)
         with kontinue_errors(f"retry execution {self.execution_name!r}"):
             if self.child_policy is not None and self.child_policy not in {p.value for p in ChildPolicy}:

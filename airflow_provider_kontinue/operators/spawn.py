@@ -174,7 +174,7 @@ class KontinueSpawnOperator(ExecutionWaiter):
     # -- execute ------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
-        self._mark_started(context)
+        self._start_clock()
         ti = context["ti"]
         with kontinue_errors(f"spawn {self.function!r}"):
             arguments = parse_arguments(self.arguments)

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
     from airflow_provider_kontinue.client import Execution
 
+DEADLINE_LEAD = timedelta(seconds=1)
+"""How much earlier than Airflow's own ``execution_timeout`` timer the wait's deadline falls (at
+most a tenth of the timeout)."""
 DEFER_TIMEOUT_PAD = timedelta(seconds=60)
 """Added to ``defer(timeout=)``: the trigger's own deadline fires first and cancels cleanly."""
 TIMEOUT_CANCEL_MESSAGE = "Canceled by Airflow: the task ran past its execution_timeout"
@@ -84,18 +87,23 @@ class ExecutionWaiter(BaseOperator):
     _execution: tuple[str, str] | None = None
     _started: float | None = None
 
-    def _mark_started(self, context: Context) -> None:
-        """Count ``execution_timeout`` from the task instance's start, as Airflow does: its own
-        timer starts a moment later, so our deadline is never after Airflow's and both the wait
-        and ``on_kill`` agree that the task timed out."""
-        start = getattr(context["ti"], "start_date", None)
-        self._started = start.timestamp() if start is not None else time.time()
+    def _start_clock(self) -> None:
+        """Start counting ``execution_timeout`` now, as ``execute()`` begins: Airflow starts its own
+        timer right before it calls ``execute()``. The task instance's ``start_date`` is not used:
+        it can be seconds earlier (``dag.test()`` sets it before the task is even loaded), which
+        would leave a short timeout no time at all."""
+        self._started = time.time()
 
     def _deadline(self) -> float | None:
-        """The absolute end of the task's ``execution_timeout`` (epoch seconds), if it has one."""
-        if self.execution_timeout is None:
+        """The absolute end of the task's ``execution_timeout`` (epoch seconds), if it has one.
+
+        It falls :data:`DEADLINE_LEAD` before Airflow's timer, so a sync-mode wait reaches it first
+        and cancels the execution in our code rather than being interrupted by Airflow's signal.
+        """
+        if self.execution_timeout is None or self._started is None:
             return None
-        return (self._started or time.time()) + self.execution_timeout.total_seconds()
+        budget = self.execution_timeout.total_seconds()
+        return self._started + budget - min(DEADLINE_LEAD.total_seconds(), budget / 10)
 
     def wait_for(
         self,
@@ -137,7 +145,6 @@ class ExecutionWaiter(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | str | None = None) -> Any:
         """Resume after the trigger fired: the task's result, or the reason it fails."""
-        self._mark_started(context)  # a resumed task is a new operator object: on_kill needs it
         return self.finish(context, event)
 
     def finish(self, context: Context, event: dict[str, Any] | str | None) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -100,3 +102,19 @@ def test_the_suspension_sensor_fails_when_the_execution_ended_first() -> None:
     assert (
         sensor.finish({"status": "done", "suspension": "gate", "phase": "Suspended"})["suspension"] == "gate"
     )
+
+
+def test_the_timeout_clock_starts_when_execute_begins_just_before_airflows_own(
+    spawn: KontinueSpawnOperator,
+) -> None:
+    """Not from ti.start_date: dag.test() sets it seconds before execute(), and a deadline counted
+    from there was already past when a 5 s task spawned (its wait timed out at once)."""
+    spawn.execution_timeout = timedelta(seconds=5)
+    assert spawn._deadline() is None  # no clock before execute()
+    before = time.time()
+    spawn._start_clock()
+    deadline = spawn._deadline()
+    assert deadline is not None
+    assert before + 4.5 <= deadline <= time.time() + 4.5  # 5 s less a tenth: ours ends first
+    spawn.execution_timeout = timedelta(hours=1)
+    assert spawn._deadline() == pytest.approx(spawn._started + 3600 - 1)  # type: ignore[operator]
