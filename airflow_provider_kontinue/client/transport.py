@@ -60,6 +60,9 @@ READER_JOIN_TIMEOUT = 5.0
 """How long closing a followed stream waits for its reader thread to see the socket shut down."""
 _BROKEN = (httpx.HTTPError, httpx.StreamError, OSError)
 """What a request or a stream raises when the connection fails."""
+CUT_DURING_HANDSHAKE = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
+"""TLS errors that mean the connection went away mid-handshake (a network cut, a restarting
+server or proxy): retried like any dropped connection, unlike a certificate refusal."""
 
 
 class Wire:
@@ -119,8 +122,10 @@ class Wire:
             extensions=extensions,
         )
 
-    def unreachable(self, err: BaseException, call: Call) -> KontinueError:
-        """The error for a request that never got an answer: TLS refusals are permanent."""
+    @staticmethod
+    def unreachable(err: BaseException, call: Call) -> KontinueError:
+        """The error for a request that never got an answer: TLS refusals are permanent, a
+        connection lost mid-handshake is not."""
         where: dict[str, Any] = {
             "verb": call.verb,
             "resource": call.resource,
@@ -129,7 +134,7 @@ class Wire:
         }
         cause: BaseException | None = err
         while cause is not None:
-            if isinstance(cause, ssl.SSLError):
+            if isinstance(cause, ssl.SSLError) and not isinstance(cause, CUT_DURING_HANDSHAKE):
                 return TLSVerificationError(
                     f"cannot reach the API server: TLS verification failed ({cause}); check the "
                     "kubeconfig's certificate-authority for this cluster",
