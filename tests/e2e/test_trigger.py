@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
+
+import pytest
 
 from airflow_provider_kontinue.client import AsyncKontinueClient, Execution, KontinueClient
 from airflow_provider_kontinue.client.informer import Informer
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
 from kontinue_sandbox.controlplane import ControlPlane
 from tests.support.airflow_runs import Airflow
+from tests.support.connections import use_connection
+from tests.support.faults import CutProxy, kubeconfig_via
 from tests.support.polling import wait_until
 
 T = TypeVar("T")
@@ -63,10 +67,21 @@ def _hub(namespace: str) -> Informer[Any] | None:
     return found[0] if found else None
 
 
-def test_a_wait_survives_an_api_server_restart(
-    airflow: Airflow, kontinue: KontinueClient, control_plane: ControlPlane
+def test_a_wait_survives_an_api_server_restart_with_the_approval_given_while_it_was_down(
+    airflow: Airflow,
+    kontinue: KontinueClient,
+    control_plane: ControlPlane,
+    cut_proxy: Callable[[ControlPlane], CutProxy],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
+    """The trigger reaches the API server through a proxy that stays cut across the restart, so
+    the approval and the execution's end land while its watch is down, every run."""
     execution = kontinue.spawn("deploy", {"version": "9.9.9"})  # suspends until approved
+    proxy = cut_proxy(control_plane)
+    conn_id = use_connection(
+        monkeypatch, kubeconfig_via(proxy, control_plane.kubeconfig, tmp_path / "kc"), airflow.namespace
+    )
     # The trigger runs on an event loop in a thread: the API server must be restarted from the main
     # thread (its process dies with the thread that started it).
     loop = asyncio.new_event_loop()
@@ -78,7 +93,7 @@ def test_a_wait_survives_an_api_server_restart(
 
     async def start() -> asyncio.Future[Any]:
         trigger = KontinueExecutionTrigger(
-            name=execution.name, namespace=airflow.namespace, stream_logs=False
+            name=execution.name, namespace=airflow.namespace, kontinue_conn_id=conn_id, stream_logs=False
         )
         return asyncio.ensure_future(anext(trigger.run()))
 
@@ -94,11 +109,12 @@ def test_a_wait_survives_an_api_server_restart(
         waiting = on_loop(start())
         wait_until(lambda: kontinue.get(execution.name).phase == "Suspended", 60)
         on_loop(asyncio.wait_for(_established(airflow.namespace), 30))  # the trigger is watching
-        control_plane.restart_apiserver()  # every watch breaks
-        time.sleep(1)
-        assert not waiting.done()
-        with KontinueClient.connect(control_plane.kubeconfig, namespace=airflow.namespace) as fresh:
-            wait_until(lambda: fresh.resume_execution(execution.name), 30, "the approval")
+        with proxy.down():
+            control_plane.restart_apiserver()  # every watch breaks
+            with KontinueClient.connect(control_plane.kubeconfig, namespace=airflow.namespace) as fresh:
+                wait_until(lambda: fresh.resume_execution(execution.name), 30, "the approval")
+                wait_until(lambda: fresh.get(execution.name).phase == "Completed", 60, "the end")
+            assert not waiting.done(), "the trigger fired while it could not reach the API server"
         event, watches = on_loop(finish(waiting))
     finally:
         loop.call_soon_threadsafe(loop.stop)

@@ -16,11 +16,13 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="kontinue-reliabil
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kontinue_sandbox.controlplane import ControlPlane
+from tests.support.faults import audit_args
 from tests.support.figures import FIGURES
 from tests.support.triggerer import Triggerer
 
@@ -41,7 +43,13 @@ def triggerer() -> Iterator[Triggerer]:
 
 
 @pytest.fixture(scope="module")
-def own_plane() -> Iterator[ControlPlane]:
-    """A control plane of this module's own: its tests kill the API server."""
-    with ControlPlane() as plane:
+def own_audit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where ``own_plane``'s API server logs the watches it is asked for (``watch_requests``)."""
+    return tmp_path_factory.mktemp("audit")
+
+
+@pytest.fixture(scope="module")
+def own_plane(own_audit: Path) -> Iterator[ControlPlane]:
+    """A control plane of this module's own: its tests kill the API server and read its audit log."""
+    with ControlPlane(extra_apiserver_args=audit_args(own_audit)) as plane:
         yield plane

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigge
 from kontinue_sandbox.controlplane import ControlPlane
 from tests.support.cluster import Cluster, create_namespace
 from tests.support.connections import use_connection
+from tests.support.faults import CutProxy, kubeconfig_via, watch_requests
 from tests.support.figures import record_figure
 from tests.support.triggerer import Triggerer
 
@@ -31,11 +33,14 @@ def expected_end(index: int, name: str) -> tuple[str, Any]:
     return phase, ({"name": name, "index": index} if phase == "Completed" else None)
 
 
-def finish(cluster: Cluster, names: list[str], start: int = 0) -> None:
+def finish(cluster: Cluster, names: list[str], start: int = 0) -> list[dict[str, Any]]:
+    """End each of ``names`` the way :func:`expected_end` says; the written objects, in order."""
+    written = []
     for offset, name in enumerate(names):
         phase, result = expected_end(start + offset, name)
         extra: dict[str, Any] = {"result": result} if result is not None else {"message": f"{phase} {name}"}
-        cluster.finish(name, phase, **extra)
+        written.append(cluster.finish(name, phase, **extra))
+    return written
 
 
 def assert_one_right_event_each(triggerer: Triggerer, names: list[str]) -> None:
@@ -65,30 +70,91 @@ def triggers(conn_id: str, namespace: str, names: list[str]) -> list[KontinueExe
     ]
 
 
-def test_100_trigger_waits_ride_out_an_api_server_restart(
-    own_plane: ControlPlane, triggerer: Triggerer, monkeypatch: pytest.MonkeyPatch
+def resource_version(obj: dict[str, Any]) -> int:
+    """An object's resourceVersion as a number: etcd's revision, which is what the sandbox's API
+    server hands out (clients must treat it as opaque; a test of the server's answers may compare)."""
+    return int(obj["metadata"]["resourceVersion"])
+
+
+def test_100_trigger_waits_resume_their_watch_from_its_last_resource_version_after_a_cut(
+    own_plane: ControlPlane,
+    own_audit: Path,
+    cut_proxy: Callable[[ControlPlane], CutProxy],
+    triggerer: Triggerer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
+    """The API server keeps serving while the triggerer's connection is cut; 40 executions end in
+    the gap. Only a watch reopened from the last resourceVersion it saw gets those endings as
+    events (no relist is needed, the server still has that history), and each wait fires once."""
+    names = [f"cut-{i:03d}" for i in range(100)]
+    proxy = cut_proxy(own_plane)
+    with own_plane.api_client() as api:
+        namespace = create_namespace(api, "cut")
+        cluster = Cluster(api, namespace)
+        for name in names:
+            cluster.execution(name, status={"phase": "Executing"})
+        conn_id = use_connection(
+            monkeypatch, kubeconfig_via(proxy, own_plane.kubeconfig, tmp_path / "kc"), namespace
+        )
+        triggerer.start(triggers(conn_id, namespace, names))
+        hub = triggerer.watching(namespace, len(names))
+        before = finish(cluster, names[:20])  # these end before the fault
+        triggerer.wait_fired(names[:20], 60)
+        opened = len(watch_requests(own_audit, namespace))
+        fault = time.monotonic()
+        with proxy.down():  # the API server serves the test's own connection meanwhile
+            in_gap = finish(cluster, names[20:60], 20)
+        triggerer.watching(namespace, 40)
+        finish(cluster, names[60:], 60)
+    triggerer.wait_fired(names, 120)
+    triggerer.record("connection_cut", names, fault)
+    assert_one_right_event_each(triggerer, names)
+    reopened = watch_requests(own_audit, namespace)[opened:]
+    assert reopened, "the shared watch was never reopened after the cut"
+    resumed_from = int(reopened[0].resource_version or 0)
+    assert resource_version(before[-1]) <= resumed_from < resource_version(in_gap[0]), (
+        f"the reopened watch started from resourceVersion {reopened[0].resource_version!r}, not from "
+        f"the last one it had seen (between {resource_version(before[-1])} and {resource_version(in_gap[0])})"
+    )
+    assert hub.relists == 0, "the watch relisted although the server still had its history"
+
+
+def test_100_trigger_waits_ride_out_an_api_server_restart(
+    own_plane: ControlPlane,
+    cut_proxy: Callable[[ControlPlane], CutProxy],
+    triggerer: Triggerer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The API server restarts while the triggerer cannot reach it, and 40 executions end before
+    it can again: whether the watch resumes or relists after a 410 (the restarted server's cache
+    may start past its resourceVersion), none of those endings is lost or repeated."""
     names = [f"restart-{i:03d}" for i in range(100)]
+    proxy = cut_proxy(own_plane)
     with own_plane.api_client() as api:
         namespace = create_namespace(api, "restart")
         cluster = Cluster(api, namespace)
         for name in names:
             cluster.execution(name, status={"phase": "Executing"})
-        conn_id = use_connection(monkeypatch, own_plane.kubeconfig, namespace)
+        conn_id = use_connection(
+            monkeypatch, kubeconfig_via(proxy, own_plane.kubeconfig, tmp_path / "kc"), namespace
+        )
         triggerer.start(triggers(conn_id, namespace, names))
         triggerer.watching(namespace, len(names))
         finish(cluster, names[:20])  # these end before the fault
         triggerer.wait_fired(names[:20], 60)
     fault = time.monotonic()
-    own_plane.restart_apiserver()  # every connection drops; etcd keeps the data
+    with proxy.down():
+        own_plane.restart_apiserver()  # every connection drops; etcd keeps the data
+        with own_plane.api_client() as api:
+            cluster = Cluster(api, namespace)
+            for name in names[20:60]:
+                cluster.set_status("executions", name, {"phase": "Suspended"})
+            finish(cluster, names[20:60], 20)
+    triggerer.watching(namespace, 40)  # the waits for the last 40 follow a live watch again
     with own_plane.api_client() as api:
-        cluster = Cluster(api, namespace)
-        # Written at once, most likely before the shared watch has reconnected: they must not be lost.
-        for name in names[20:60]:
-            cluster.set_status("executions", name, {"phase": "Suspended"})
-        finish(cluster, names[20:60], 20)
-        triggerer.watching(namespace, 40)  # the waits for the last 40 follow a live watch again
-        finish(cluster, names[60:], 60)
+        finish(Cluster(api, namespace), names[60:], 60)
     triggerer.wait_fired(names, 120)
     triggerer.record("apiserver_restart", names, fault)
     assert_one_right_event_each(triggerer, names)
@@ -103,27 +169,31 @@ def uncached_plane() -> Iterator[ControlPlane]:
 
 
 def test_trigger_waits_relist_after_etcd_compaction_and_all_end_right(
-    uncached_plane: ControlPlane, triggerer: Triggerer, monkeypatch: pytest.MonkeyPatch
+    uncached_plane: ControlPlane,
+    cut_proxy: Callable[[ControlPlane], CutProxy],
+    triggerer: Triggerer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
+    """While the triggerer's connection is cut, 10 executions end and etcd compacts that history
+    away: the reopened watch is answered 410 Gone, and only the re-read after the relist can see
+    those 10 endings. The other 20 end afterwards, on the relisted watch."""
     names = [f"compact-{i:02d}" for i in range(30)]
+    proxy = cut_proxy(uncached_plane)
     with uncached_plane.api_client() as api:
         namespace = create_namespace(api, "compact")
         cluster = Cluster(api, namespace)
         for name in names:
             cluster.execution(name, status={"phase": "Executing"})
-        conn_id = use_connection(monkeypatch, uncached_plane.kubeconfig, namespace)
+        conn_id = use_connection(
+            monkeypatch, kubeconfig_via(proxy, uncached_plane.kubeconfig, tmp_path / "kc"), namespace
+        )
         triggerer.start(triggers(conn_id, namespace, names))
         hub = triggerer.watching(namespace, len(names))
-        # Move history on past the watch's revision, then compact it away.
-        other = create_namespace(api, "churn")
-        for i in range(5):
-            Cluster(api, other).execution(f"churn-{i}")
-    fault = time.monotonic()
-    uncached_plane.compact_etcd()
-    uncached_plane.restart_apiserver()  # the shared watch resumes from a revision etcd no longer has
-    with uncached_plane.api_client() as api:
-        cluster = Cluster(api, namespace)
-        finish(cluster, names[:10])
+        fault = time.monotonic()
+        with proxy.down():
+            finish(cluster, names[:10])
+            uncached_plane.compact_etcd()  # the watch's revision is gone from etcd's history
         relisted = triggerer.watching(namespace, len(names) - 10, 60)
         finish(cluster, names[10:], 10)
     triggerer.wait_fired(names, 120)
