@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -215,3 +216,19 @@ def test_spawn_into_a_namespace_that_does_not_exist_says_so(kontinue: Any) -> No
 
     with pytest.raises(NotFoundError, match="that the namespace exists"):
         kontinue.spawn("deploy", {}, {"namespace": "no-such-namespace"})
+
+
+def test_the_clients_qps_and_burst_pace_the_requests_it_sends(
+    mode: str, control_plane: ControlPlane, namespace: str, event_loop_thread: EventLoopThread
+) -> None:
+    """qps=4, burst=1: the first request goes at once, each of the next four waits a quarter second
+    for its token. The defaults (5/s, burst 10) would send all five at once; qps 5 would take 0.8 s."""
+    client = make_client(mode, control_plane, namespace, event_loop_thread, options={"qps": 4, "burst": 1})
+    try:
+        started = time.monotonic()
+        for _ in range(5):
+            client.list(namespace=namespace)
+        paced = time.monotonic() - started
+    finally:
+        close_client(client, event_loop_thread)
+    assert paced >= 0.95, f"5 requests at qps=4, burst=1 took only {paced:.2f}s: the limits were not applied"
