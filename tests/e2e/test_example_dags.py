@@ -87,6 +87,9 @@ def test_failure_handling_retries_with_a_child_policy_and_cancels_on_timeout(
     }
     assert "transient failure on attempt 1" in run.log  # flaky_once failed with the execution's message
     assert run.xcom("retry_flaky") == "succeeded on attempt 2"
+    flaky = kontinue.get(run.xcom("flaky_once", "execution_name"))
+    assert flaky.spec.retry is not None
+    assert flaky.spec.retry.child_policy == "RetryFailed"  # the retry task's child_policy reached the cluster
     assert run.xcom("report") == {"flaky_once": "Completed", "too_slow": "Canceled"}
     slow = kontinue.get(run.xcom("too_slow", "execution_name"))
     assert slow.phase == "Canceled"

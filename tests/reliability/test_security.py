@@ -125,6 +125,24 @@ def test_the_spawn_operator_of_a_read_only_user_fails_naming_the_refusal_and_wri
     assert cluster.list("executions") == []
 
 
+def test_the_spawn_operator_never_adopts_an_execution_of_its_name_that_it_did_not_spawn(
+    control_plane: ControlPlane,
+    guarded: tuple[str, Cluster],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An execution named like the task's, but without this task instance's owner annotation
+    (another DAG, a person with kubectl): reattaching would hand its result to this task."""
+    namespace, cluster = guarded
+    cluster.execution("nightly-load", "work", status={"phase": "Completed", "result": "someone else's"})
+    conn_id = use_connection(monkeypatch, control_plane.kubeconfig, namespace)
+    with pytest.raises(
+        AirflowFailException, match="is taken by an execution this task instance did not spawn"
+    ):
+        run_spawn(conn_id, function="work", arguments={"blob": "x"}, name="nightly-load")
+    assert [e["metadata"]["name"] for e in cluster.list("executions")] == ["nightly-load"]
+    assert cluster.get("executions", "nightly-load")["status"]["result"] == "someone else's"
+
+
 def test_the_spawn_operator_impersonating_a_user_without_rights_fails_and_writes_nothing(
     control_plane: ControlPlane, guarded: tuple[str, Cluster], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -144,6 +144,11 @@ class AirflowApi:
             json={"dry_run": False, "task_ids": [task_id], "dag_run_id": run_id, "only_failed": False},
         )
 
+    def extra_links(self, dag_id: str, run_id: str, task_id: str) -> dict[str, str | None]:
+        """The task's extra links as the UI's task page reads them: name → URL."""
+        body = self.ok("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/links")
+        return dict(body["extra_links"])
+
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         entry = self.ok(
             "GET",
