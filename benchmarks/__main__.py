@@ -6,7 +6,7 @@ docs/benchmarks.md is rewritten from this run, so the docs always show one consi
 
 ``python -m benchmarks --suite scale`` (``make scale``) does the same for the longer
 ``benchmarks/scale_*.py``, into its own table. Naming scripts runs only those, and leaves the docs
-alone.
+alone, except docs/reliability.md's fault figures, which ``bench_faults`` always refreshes.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
+RELIABILITY_DOC = ROOT / "docs" / "reliability.md"
+FAULTS_SCRIPT = "bench_faults.py"
+"""Its figures also fill docs/reliability.md's table of faults."""
 SUITES = {"bench": ("bench_*.py", "figures"), "scale": ("scale_*.py", "scale")}
 """Each suite: its scripts, and the name of its markers in docs/benchmarks.md."""
 
@@ -50,12 +53,12 @@ def table(figures: list[dict[str, object]]) -> str:
     return "\n".join(rows)
 
 
-def refresh_doc(figures: list[dict[str, object]], markers: str) -> None:
+def refresh_doc(figures: list[dict[str, object]], markers: str, doc: Path = DOC) -> None:
     start, end = f"<!-- {markers}:start -->", f"<!-- {markers}:end -->"
-    text = DOC.read_text()
+    text = doc.read_text()
     before, rest = text.split(start, 1)
     _, after = rest.split(end, 1)
-    DOC.write_text(f"{before}{start}\n{table(figures)}\n{end}{after}")
+    doc.write_text(f"{before}{start}\n{table(figures)}\n{end}{after}")
 
 
 def main() -> None:
@@ -69,6 +72,10 @@ def main() -> None:
         every = sorted(p for glob, _ in SUITES.values() for p in (ROOT / "benchmarks").glob(glob))
         scripts = [s for s in every if s.stem in args.scripts or s.name in args.scripts]
     figures = [figure for script in scripts for figure in run_script(script)]
+    faults = [f for f in figures if f["script"] == FAULTS_SCRIPT]
+    if faults:  # its own table, whole from this run: refreshed also when run by name
+        refresh_doc(faults, "fault-figures", RELIABILITY_DOC)
+        print(f"refreshed {RELIABILITY_DOC.relative_to(ROOT)}", file=sys.stderr)
     if not args.scripts:
         refresh_doc(figures, markers)
         print(f"refreshed {DOC.relative_to(ROOT)}", file=sys.stderr)

@@ -40,7 +40,7 @@ from kubernetes import client as k8s
 from airflow_provider_kontinue.client.informer import Informer
 from airflow_provider_kontinue.hooks.connection import connection_json
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
-from benchmarks.figures import emit, percentile, progress
+from benchmarks.figures import emit, percentile, progress, require
 from kontinue_sandbox.controlplane import ControlPlane
 
 GROUP, VERSION, NS = "kontinue.cloud", "v1alpha1", "load"
@@ -159,11 +159,14 @@ def measure_waits(
         and events[name][0]["status"] == "done"
     )
     latencies = [(fired_at[n] - written_at[n]) * 1000 for n in names if n in fired_at and n in written_at]
+    duplicates = sum(max(0, len(e) - 1) for e in events.values())
     emit(f"{prefix}_waits_completed", completed, "waits")
-    emit(f"{prefix}_duplicates", sum(max(0, len(e) - 1) for e in events.values()), "events")
+    emit(f"{prefix}_duplicates", duplicates, "events")
     emit(f"{prefix}_event_latency_ms_p50", percentile(latencies, 50), "ms")
     emit(f"{prefix}_event_latency_ms_p99", percentile(latencies, 99), "ms")
     emit(f"{prefix}_event_latency_ms_max", max(latencies), "ms")
+    require(f"{prefix}_waits_completed", completed, len(names))
+    require(f"{prefix}_duplicates", duplicates, 0)
 
 
 def api_connections(process: psutil.Process, server: str) -> int:

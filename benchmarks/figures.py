@@ -13,6 +13,13 @@ def emit(figure: str, value: float, unit: str) -> None:
     print(json.dumps({"figure": figure, "value": round(value, 4), "unit": unit}), flush=True)
 
 
+def require(figure: str, value: float, expected: float) -> None:
+    """Fail the run when a count every run must give is off: a benchmark whose waits were lost or
+    fired twice measures nothing, and its latencies would be quoted as if it had worked."""
+    if value != expected:
+        raise SystemExit(f"benchmark figure {figure} = {value}, expected {expected}")
+
+
 def median(samples: Sequence[float]) -> float:
     return statistics.median(samples)
 

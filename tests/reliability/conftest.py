@@ -8,6 +8,7 @@ them), and the controller's part is played by raw status writes (``Cluster``) or
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 
@@ -26,8 +27,13 @@ from tests.support.faults import audit_args
 from tests.support.figures import FIGURES
 from tests.support.triggerer import Triggerer
 
+FIGURES_JSON = "KONTINUE_FIGURES_JSON"
+"""Where ``benchmarks/bench_faults.py`` asks for this run's figures (a JSON object)."""
+
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES and os.environ.get(FIGURES_JSON):
+        Path(os.environ[FIGURES_JSON]).write_text(json.dumps(FIGURES))
     if FIGURES:
         terminalreporter.write_sep("-", "reliability figures")
         for name, value in FIGURES.items():
