@@ -27,9 +27,15 @@ def deferred_with_trigger(api: AirflowApi, dag_id: str, run_id: str, task_id: st
     return str(api.xcom(dag_id, run_id, task_id, key="execution_name"))
 
 
-# "mark failed" and "mark success" belong here too; in this deployment the execution was not
-# Canceled within 5 s after either (issue 13, open): they are left out until that is fixed.
-@pytest.mark.parametrize("action", ["clear"])
+# How long the execution may stay uncanceled after the action. Marked failed or success, the task
+# instance leaves DEFERRED at once, the triggerer's next loop (1 s) drops its trigger and on_kill
+# cancels: 2 s here. Cleared, its state becomes NULL, which Airflow's Trigger.clean_unused skips
+# (`state != 'deferred'` is not true of NULL in SQL): the trigger lives on until the scheduler
+# schedules the task again, 9 s here, more on a loaded machine.
+WITHIN = {"mark failed": 5.0, "mark success": 5.0, "clear": 20.0}
+
+
+@pytest.mark.parametrize("action", sorted(WITHIN))
 def test_ending_a_deferred_spawn_through_the_rest_api_cancels_its_execution(
     slot: Slot, kontinue: KontinueClient, action: str
 ) -> None:
@@ -48,7 +54,7 @@ def test_ending_a_deferred_spawn_through_the_rest_api_cancels_its_execution(
         execution = kontinue.get(name)
         return execution if execution.phase == "Canceled" else None
 
-    # Issue 13 asks for 5 s; on CI's 2 cores, with the rest of the suite running, 'clear' once took
-    # longer (the triggerer drops a cleared task's trigger on its next loop): 15 s until that is cut.
-    execution = wait_until(canceled, timeout=15, what=f"execution {name} to be Canceled after '{action}'")
+    execution = wait_until(
+        canceled, timeout=WITHIN[action], what=f"execution {name} to be Canceled after '{action}'"
+    )
     assert execution.message == KILL_MESSAGE
