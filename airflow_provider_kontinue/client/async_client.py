@@ -269,7 +269,7 @@ class AsyncKontinueClient(ClientBase):
     ) -> AsyncLogStream:
         """The logs of the Job's first pod, as an async stream of lines (``follow=True`` keeps it
         open). Errors (no pods, forbidden) are raised here, not on the first read."""
-        options = opts if isinstance(opts, PodLogOptions) else PodLogOptions(**(opts or {}))
+        options = PodLogOptions.coerce(opts)
         lines = self._driver.iterate(job_logs(self._ns(namespace), job, options), self._context.start())
         await anext(lines)  # the "opened" marker
         return AsyncLogStream(lines)

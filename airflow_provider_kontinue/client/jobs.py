@@ -2,36 +2,62 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
 
 from .constants import LABEL_JOB_NAME, LABEL_JOB_NAME_LEGACY
-from .errors import NotFoundError
+from .errors import NotFoundError, ValidationError
+from .options import _OptionsModel
 from .protocol import Call, Emit, Op, OpenStream, ReadLine, expect
 from .resources import JOBS, PODS
+from .timestamps import format_timestamp
 from .validation import validate_namespace
 
 FOLLOW_READ_TIMEOUT = 3600.0
 
 
-class PodLogOptions(BaseModel):
-    """Which log lines to read (the Kubernetes ``PodLogOptions`` kontinue passes through)."""
+class PodLogOptions(_OptionsModel):
+    """Which log lines to read (the Kubernetes ``PodLogOptions`` kontinue passes through).
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Fields go by their Python names or by the Kubernetes ones (``tail_lines`` or ``tailLines``);
+    a wrong name or value raises :class:`~airflow_provider_kontinue.client.errors.ValidationError`
+    naming the field, before any request is sent.
+    """
+
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel)
 
     follow: bool = False
     """Keep streaming new lines until the container ends."""
     container: str | None = None
     """Container name; needed only for pods with several containers."""
     previous: bool = False
+    """The previous container's log (after a restart)."""
     timestamps: bool = False
+    """Prefix each line with its RFC 3339 time, as the kubelet records it."""
     tail_lines: int | None = Field(default=None, ge=0)
+    """Only the last N lines."""
     since_seconds: int | None = Field(default=None, ge=1)
+    """Only lines newer than this many seconds."""
+    since_time: datetime | None = None
+    """Only lines at or after this time (a naive datetime is UTC); not with ``since_seconds``."""
     limit_bytes: int | None = Field(default=None, ge=1)
+    """Stop after this many bytes."""
+
+    @model_validator(mode="after")
+    def _one_since(self) -> PodLogOptions:
+        if self.since_seconds is not None and self.since_time is not None:
+            raise ValidationError(
+                "PodLogOptions.since_time: give since_time or since_seconds, not both",
+                field="PodLogOptions.since_time",
+            )
+        return self
 
     def query(self) -> dict[str, str]:
         query = {}
+        since_time = None if self.since_time is None else format_timestamp(self.since_time)
         for key, value in (
             ("follow", self.follow),
             ("container", self.container),
@@ -39,6 +65,7 @@ class PodLogOptions(BaseModel):
             ("timestamps", self.timestamps),
             ("tailLines", self.tail_lines),
             ("sinceSeconds", self.since_seconds),
+            ("sinceTime", since_time),
             ("limitBytes", self.limit_bytes),
         ):
             if value not in (None, False):

@@ -278,7 +278,7 @@ class KontinueClient(ClientBase):
         Errors (no pods, forbidden) are raised here, not on the first read. Close the stream, or use
         it as a context manager.
         """
-        options = opts if isinstance(opts, PodLogOptions) else PodLogOptions(**(opts or {}))
+        options = PodLogOptions.coerce(opts)
         lines = self._driver.iterate(job_logs(self._ns(namespace), job, options), self._context.start())
         return LogStream(lines)
 

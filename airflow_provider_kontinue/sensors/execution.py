@@ -31,8 +31,8 @@ class KontinueExecutionSensor(KontinueSensorBase):
     ``{"name", "namespace", "phase", "message", "result"}``.
 
     :param execution_name: The execution (templated).
-    :param phases: Phases that satisfy the sensor, e.g. ``["Suspended"]`` or ``["Completed",
-        "Skipped"]``.
+    :param phases: The phase, or phases, that satisfy the sensor: ``"Suspended"``, or
+        ``["Completed", "Skipped"]``.
     :param namespace: Its namespace (templated; default: the connection's).
     :param deferrable: Wait in the triggerer (default: ``[operators] default_deferrable``).
     """
@@ -41,9 +41,11 @@ class KontinueExecutionSensor(KontinueSensorBase):
     operator_extra_links = (KontinueExecutionLink(),)
     ui_color = "#e8f4fb"
 
-    def __init__(self, *, execution_name: str, phases: Iterable[str] = DEFAULT_PHASES, **kwargs: Any) -> None:
+    def __init__(
+        self, *, execution_name: str, phases: str | Iterable[str] = DEFAULT_PHASES, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
-        wanted = frozenset(str(p) for p in phases)
+        wanted = frozenset([phases] if isinstance(phases, str) else (str(p) for p in phases))
         unknown = wanted - ALL_PHASES
         if unknown or not wanted:
             raise ValueError(

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from airflow_provider_kontinue.client import AsyncKontinueClient, KontinueClient, NotFoundError
+from airflow_provider_kontinue.client.errors import ValidationError
+from airflow_provider_kontinue.client.timestamps import parse_timestamp
 from kontinue_sandbox import processes
 from kontinue_sandbox.controlplane import ControlPlane
 from kontinue_sandbox.emulator import process as emulator_process
@@ -98,3 +100,30 @@ def test_logs_of_a_job_without_pods_are_not_found(kontinue: Any, cluster: Cluste
         kontinue.get_job_logs("lonely")
     with pytest.raises(NotFoundError):
         kontinue.get_job("missing")
+
+
+SLOW_LOGGER = {
+    "steps": [{"log": {"message": "line {{ i }}", "count": 3, "interval": "1100ms"}}, {"return": "done"}]
+}
+"""Lines more than a second apart: Kubernetes reads ``sinceTime`` to the second."""
+
+
+def test_since_time_reads_only_the_lines_written_from_then_on(
+    control_plane: ControlPlane, cluster: Cluster, emulator: None, namespace: str
+) -> None:
+    """The kubelet's own timestamps (``timestamps=True``) tell where to resume; the Kubernetes
+    names work as well as the Python ones (``tailLines``, ``since_time``)."""
+    cluster.function("slow-logger", emulator=SLOW_LOGGER)
+    with KontinueClient.connect(control_plane.kubeconfig, namespace=namespace) as kontinue:
+        execution = kontinue.spawn("slow-logger")
+        job = worker_job(kontinue, execution.name)
+        kontinue.wait_for_execution(execution)
+        stamped = kontinue.get_job_logs(job, {"timestamps": True}).read().decode().splitlines()
+        assert [line.split(" ", 1)[1] for line in stamped] == ["line 0", "line 1", "line 2"]
+        second = parse_timestamp(stamped[1].split(" ", 1)[0])
+        assert kontinue.get_job_logs(job, {"since_time": second}).read() == b"line 1\nline 2\n"
+        assert kontinue.get_job_logs(job, {"tailLines": 1}).read() == b"line 2\n"
+        with pytest.raises(
+            ValidationError, match=r"PodLogOptions\.since_time: give since_time or since_seconds"
+        ):
+            kontinue.get_job_logs(job, {"since_time": second, "since_seconds": 5})

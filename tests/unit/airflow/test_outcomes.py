@@ -86,6 +86,15 @@ def test_the_execution_sensor_passes_on_its_phases_and_fails_on_another_end() ->
         sensor.finish(_event(phase="Completed"))
 
 
+def test_the_execution_sensor_takes_one_phase_as_a_plain_string() -> None:
+    """``phases="Completed"`` is one phase, not the letters C, o, m, ... (which were refused)."""
+    sensor = KontinueExecutionSensor(task_id="s", execution_name="run-1", phases="Suspended")
+    assert sensor.phases == ["Suspended"]
+    assert sensor.finish(_event(phase="Suspended"))["phase"] == "Suspended"
+    with pytest.raises(ValueError, match=r"\['Done'\] not kontinue phases"):
+        KontinueExecutionSensor(task_id="t", execution_name="run-1", phases="Done")
+
+
 def test_a_sensor_timeout_fails_or_skips_with_soft_fail() -> None:
     sensor = KontinueExecutionSensor(task_id="s", execution_name="run-1")
     with pytest.raises(AirflowSensorTimeout):
