@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants"
-MUTMUT = Path(sys.executable).parent / "mutmut"
 
 # mutmut's exit codes of a mutant's test run (mutmut.stats.status_by_exit_code).
 KILLED = {1, 3, -24, 36, 152, 255}  # tests failed, or the run timed out
@@ -31,11 +30,13 @@ SKIPPED = 34
 HUNK = re.compile(r"^@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@")
 
 
-def verdicts() -> dict[str, int]:
-    """Every mutant's exit code, from mutmut's ``.meta`` files."""
-    codes: dict[str, int] = {}
+def verdicts() -> dict[str, tuple[int, Path]]:
+    """Every mutant's exit code and source file, from mutmut's ``.meta`` files."""
+    codes: dict[str, tuple[int, Path]] = {}
     for meta in sorted(MUTANTS.rglob("*.py.meta")):
-        codes.update(json.loads(meta.read_text())["exit_code_by_key"])
+        source = meta.relative_to(MUTANTS).with_suffix("")
+        for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            codes[name] = (code, source)
     return codes
 
 
@@ -52,10 +53,9 @@ def function_lines(source: Path) -> dict[str, int]:
     return lines
 
 
-def locate(mutant: str, diff: str) -> str:
+def locate(mutant: str, path: Path, diff: str) -> str:
     """``path:line`` of the first line a mutant changes."""
-    module, _, function = mutant.rpartition("__mutmut_")[0].rpartition(".")
-    path = Path(*module.split(".")).with_suffix(".py")
+    function = mutant.rpartition("__mutmut_")[0].rpartition(".")[2]
     start = function_lines(ROOT / path).get(function)
     line = None
     for text in diff.splitlines():
@@ -71,13 +71,12 @@ def locate(mutant: str, diff: str) -> str:
     return f"{path}:{start + line - 1}"
 
 
-def show(mutant: str) -> str:
-    shown = subprocess.run([str(MUTMUT), "show", mutant], cwd=ROOT, capture_output=True, text=True)
-    return "\n".join(line for line in shown.stdout.splitlines() if not line.startswith("# "))
-
-
 def main() -> None:
-    codes = verdicts()
+    os.chdir(ROOT)  # mutmut reads its configuration from pyproject.toml here
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    found = verdicts()
+    codes = {name: code for name, (code, _) in found.items()}
     if not codes:
         raise SystemExit("no mutmut results in mutants/: run `make mutation`")
     total = sum(1 for code in codes.values() if code != SKIPPED)
@@ -93,9 +92,10 @@ def main() -> None:
     }
     print(json.dumps(figure), flush=True)
     for name in survivors:
-        diff = show(name)
+        path = found[name][1]
+        diff = get_diff_for_mutant(name, path=path)
         untested = " (no test covers it)" if codes[name] == NO_TESTS else ""
-        print(f"\n== survived: {locate(name, diff)}  {name}{untested}\n{diff}")
+        print(f"\n== survived: {locate(name, path, diff)}  {name}{untested}\n{diff}")
     known = KILLED | {SURVIVED, NO_TESTS, SKIPPED}
     unexpected = sorted(name for name, code in codes.items() if code not in known)
     for name in unexpected:
