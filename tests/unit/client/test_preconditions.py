@@ -183,7 +183,12 @@ def test_retry_passes_the_child_policy_when_one_is_given() -> None:
 
 def suspension(name: str, phase: str, parent: str = "run") -> dict[str, Any]:
     return {
-        "metadata": {"name": name, "namespace": "ns", "resourceVersion": "3", "labels": {LABEL_PARENT: parent}},
+        "metadata": {
+            "name": name,
+            "namespace": "ns",
+            "resourceVersion": "3",
+            "labels": {LABEL_PARENT: parent},
+        },
         "spec": {"type": "Signal"},
         "status": {"phase": phase},
     }
@@ -275,7 +280,10 @@ def test_resume_execution_recursively_walks_the_whole_subtree_from_its_root() ->
 def test_resume_execution_recursively_from_a_root_uses_its_own_name_as_the_root() -> None:
     root = execution("root")
     child = execution("child", metadata={"labels": {LABEL_ROOT: "root", LABEL_PARENT: "root"}})
-    suspensions = [suspension("s-root", "Suspended", parent="root"), suspension("s-child", "Suspended", "child")]
+    suspensions = [
+        suspension("s-root", "Suspended", parent="root"),
+        suspension("s-child", "Suspended", "child"),
+    ]
     sent, resumed = drive(resume_execution("ns", "root", True), tree_server([root, child], suspensions))
     assert resumed == ["s-child", "s-root"]
     listed = [c.query.get("labelSelector") for c in sent if c.path.endswith(("/executions", "/suspensions"))]

@@ -4,14 +4,20 @@ backoff, 410 Gone and error events, driven with scripted answers (no server)."""
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 import pytest
 
 from airflow_provider_kontinue.client import ForbiddenError, GoneError, ServerError, WatchError
-from airflow_provider_kontinue.client import watcher as watcher_module
-from airflow_provider_kontinue.client.protocol import CloseStream, OpenStream, ReadAny, ReadLine, Sleep
-from airflow_provider_kontinue.client.protocol import TransportError
+from airflow_provider_kontinue.client.protocol import (
+    CloseStream,
+    OpenStream,
+    ReadAny,
+    ReadLine,
+    Sleep,
+    TransportError,
+)
 from airflow_provider_kontinue.client.resources import EXECUTIONS, WATCH_TIMEOUT_SECONDS
 from airflow_provider_kontinue.client.watcher import (
     BACKOFF_INITIAL,
@@ -33,7 +39,7 @@ def no_jitter(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, float]]:
         asked.append((low, high))
         return 1.0
 
-    monkeypatch.setattr(watcher_module.random, "uniform", uniform)
+    monkeypatch.setattr(random, "uniform", uniform)
     return asked
 
 
@@ -125,7 +131,7 @@ def test_backoff_doubles_from_its_start_up_to_its_cap_with_jitter_between_half_a
 
 
 def test_backoff_scales_with_the_jitter(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(watcher_module.random, "uniform", lambda low, high: low)
+    monkeypatch.setattr(random, "uniform", lambda low, high: low)
     assert watcher()._backoff() == BACKOFF_INITIAL * 0.5
 
 
