@@ -4,7 +4,6 @@ the hook masks every secret an inline kubeconfig holds before anything is logged
 from __future__ import annotations
 
 import json
-import warnings
 from typing import Any
 
 import pytest
@@ -114,13 +113,6 @@ def test_an_http_ui_url_is_accepted_and_builds_execution_links() -> None:
     assert only_name.execution_url("ns", "run") == "http://ui/x/run"
     only_namespace = KontinueConnectionSettings(conn_id="kc", ui_base_url="http://ui/{namespace}")
     assert only_namespace.execution_url("ns", "run") == "http://ui/ns"
-
-
-def test_the_legacy_field_warning_points_at_the_callers_line() -> None:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        parse_settings("kc", {"kube_config": KUBECONFIG})
-    assert caught[0].filename == __file__
 
 
 def test_the_hook_masks_every_secret_of_the_inline_kubeconfig(monkeypatch: pytest.MonkeyPatch) -> None:
