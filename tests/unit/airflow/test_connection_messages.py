@@ -12,6 +12,7 @@ from airflow_provider_kontinue.hooks import kontinue as hook_module
 from airflow_provider_kontinue.hooks.connection import (
     ConnectionFieldError,
     KontinueConnectionSettings,
+    connection_json,
     parse_extra,
     parse_settings,
 )
@@ -148,3 +149,12 @@ async def test_the_async_hook_masks_the_same_secrets(monkeypatch: pytest.MonkeyP
     settings = parse_settings("kc", {"kube_config_secret": KUBECONFIG})
     await hook_module._amask(settings, None)
     assert masked == ["t0ken"]
+
+
+def test_connection_json_is_airflows_form_with_only_the_fields_given() -> None:
+    text = connection_json("/k/config", "team-a", qps=2.5, burst=None)
+    extra = '{"kube_config_path": "/k/config", "namespace": "team-a", "qps": 2.5}'
+    assert text == '{"conn_type": "kontinue", "extra": ' + extra + "}"
+    assert json.loads(connection_json("/k"))["extra"] == {"kube_config_path": "/k"}
+    with pytest.raises(ConnectionFieldError, match="'connection_json', field 'qps'"):
+        connection_json("/k", qps=-1)

@@ -106,8 +106,42 @@ def test_the_deadline_ends_a_tenth_early_for_short_timeouts_and_a_second_early_f
 def test_an_execution_that_already_ended_finishes_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     op = operator(deferrable=True)
     monkeypatch.setattr(op, "defer", lambda **_: pytest.fail("deferred"))
-    done = running(phase="Completed").model_copy(update={})
-    assert op.wait_for({}, None, done) is None  # type: ignore[arg-type]
+    seen: list[Any] = []
+
+    def finish(context: Any, event: Any) -> str:
+        seen.append((context, event))
+        return "finished"
+
+    monkeypatch.setattr(op, "finish", finish)
+    done = Execution.model_validate(
+        {
+            "metadata": {"name": "run-1", "namespace": "ns"},
+            "spec": {"function": "hello"},
+            "status": {"phase": "Completed", "result": {"x": 1}},
+        }
+    )
+    context = SimpleNamespace()
+    assert op.wait_for(context, None, done) == "finished"  # type: ignore[arg-type]
+    ((given, outcome),) = seen
+    assert given is context
+    assert (outcome["name"], outcome["phase"], outcome["result"]) == ("run-1", "Completed", {"x": 1})
+
+
+def test_the_sync_wait_passes_on_the_context_and_the_task_logger(monkeypatch: pytest.MonkeyPatch) -> None:
+    op = operator(deferrable=False)
+    loggers: list[Any] = []
+
+    def sync_wait(hook: Any, wait: Any, logger: Any) -> dict[str, Any]:
+        loggers.append(logger)
+        return event()
+
+    monkeypatch.setattr(waiter_module, "run_sync_wait", sync_wait)
+    seen: list[Any] = []
+    monkeypatch.setattr(op, "finish", lambda context, event: seen.append(context))
+    context = SimpleNamespace()
+    op.wait_for(context, None, running())  # type: ignore[arg-type]
+    assert seen == [context]
+    assert loggers == [op.log]
 
 
 def test_deferring_hands_the_trigger_everything_it_needs_and_a_padded_timeout() -> None:

@@ -11,6 +11,7 @@ import pytest
 from airflow_provider_kontinue.client import (
     CancelOptions,
     ChildPolicy,
+    ConflictError,
     InvalidStateError,
     RetryOptions,
     SkipOptions,
@@ -83,8 +84,13 @@ def _recent(stamp: str) -> bool:
 
 @pytest.mark.parametrize("phase", ["Completed", "Failed", "Canceled", "Skipped"])
 def test_cancel_and_skip_refuse_an_execution_that_already_ended(phase: str) -> None:
-    for op in (cancel("ns", "run", CancelOptions()), skip("ns", "run", SkipOptions())):
-        with pytest.raises(InvalidStateError, match=rf"execution 'run': it already ended \({phase}\)") as err:
+    for action, op in (
+        ("cancel", cancel("ns", "run", CancelOptions())),
+        ("skip", skip("ns", "run", SkipOptions())),
+    ):
+        with pytest.raises(
+            InvalidStateError, match=rf"cannot {action} execution 'run': it already ended \({phase}\)"
+        ) as err:
             drive(op, echo(execution(phase=phase)))
         assert err.value.name == "run"
         assert err.value.namespace == "ns"
@@ -96,7 +102,8 @@ def test_cancel_and_skip_refuse_an_execution_that_already_ended(phase: str) -> N
 def test_an_archived_execution_cannot_be_changed(op: Callable[..., Op[Any]]) -> None:
     archived = execution(metadata={"annotations": {ANNOTATION_ARCHIVED: "true"}})
     options = CancelOptions() if op is cancel else SkipOptions()
-    with pytest.raises(InvalidStateError, match=r"execution 'run': it is archived") as err:
+    action = "cancel" if op is cancel else "skip"
+    with pytest.raises(InvalidStateError, match=rf"cannot {action} execution 'run': it is archived") as err:
         drive(op("ns", "run", options), echo(archived))
     assert (err.value.name, err.value.namespace, err.value.verb) == ("run", "ns", "patch")
     assert err.value.resource == EXECUTIONS.resource
@@ -301,3 +308,45 @@ def test_resume_execution_leaves_out_a_suspension_someone_else_resumed_first() -
 
     _, resumed = drive(resume_execution("ns", "run", False), answer)
     assert resumed == ["b"]
+
+
+@pytest.mark.parametrize(
+    ("action", "make"),
+    [
+        ("cancel", lambda: cancel("ns", "run", CancelOptions())),
+        ("skip", lambda: skip("ns", "run", SkipOptions())),
+        ("retry", lambda: retry("ns", "run", RetryOptions())),
+        ("resume", lambda: resume_suspension("ns", "run")),
+    ],
+)
+def test_endless_conflicts_name_the_action(action: str, make: Callable[[], Op[Any]]) -> None:
+    read = {**suspension("run", "Suspended"), "spec": {"function": "f", "type": "Signal"}}
+    read["status"] = {"phase": "Failed" if action == "retry" else "Suspended"}
+
+    def conflict(request: Call) -> Response:
+        return Response(200, read) if request.method == "GET" else Response(409, {})
+
+    with pytest.raises(ConflictError, match=rf"^could not {action} "):
+        drive(make(), conflict)
+
+
+def test_every_request_of_a_recursive_resume_stays_in_the_namespace() -> None:
+    labels = {LABEL_ROOT: "root"}
+    tree = [
+        execution("root"),
+        execution("a", metadata={"labels": {**labels, LABEL_PARENT: "root"}}),
+        execution("b", metadata={"labels": {**labels, LABEL_PARENT: "a"}}),
+        execution("c", metadata={"labels": {**labels, LABEL_PARENT: "b"}}),
+    ]
+    waiting = [suspension("s-c", "Suspended", parent="c")]
+    sent, resumed = drive(resume_execution("ns", "root", True), tree_server(tree, waiting))
+    assert resumed == ["s-c"]  # three levels down
+    assert {c.namespace for c in sent} == {"ns"}
+
+
+def test_lists_without_items_resume_nothing() -> None:
+    def empty(request: Call) -> Response:
+        return Response(200, {}) if not request.path.endswith("/run") else Response(200, execution("run"))
+
+    assert drive(resume_execution("ns", "run", True), empty)[1] == []
+    assert drive(resume_execution("ns", "run", False), empty)[1] == []
