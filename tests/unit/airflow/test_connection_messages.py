@@ -10,6 +10,7 @@ import pytest
 
 from airflow_provider_kontinue.hooks import kontinue as hook_module
 from airflow_provider_kontinue.hooks.connection import (
+    CONN_FIELDS,
     ConnectionFieldError,
     KontinueConnectionSettings,
     connection_json,
@@ -62,6 +63,20 @@ def refusal(extra: Any) -> str:
 )
 def test_each_refusal_names_the_connection_the_field_and_the_problem(extra: Any, message: str) -> None:
     assert message in refusal(extra)
+
+
+def test_empty_rate_limits_mean_unset() -> None:
+    settings = parse_settings("kc", {"qps": "", "burst": ""})
+    assert (settings.qps, settings.burst) == (None, None)
+
+
+def test_an_unknown_field_lists_every_known_one() -> None:
+    assert refusal({"namspace": "x"}).endswith("known fields: " + ", ".join(CONN_FIELDS))
+
+
+def test_the_ui_link_drops_only_trailing_slashes() -> None:
+    settings = KontinueConnectionSettings(conn_id="kc", ui_base_url="https://ui/X/")
+    assert settings.execution_url("ns", "run") == "https://ui/X/namespaces/ns/executions/run"
 
 
 def test_zero_rate_limits_are_kept_as_zero_meaning_the_clients_default() -> None:
@@ -147,8 +162,9 @@ async def test_the_async_hook_masks_the_same_secrets(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr("airflow.sdk.log.amask_secret", amask)
     settings = parse_settings("kc", {"kube_config_secret": KUBECONFIG})
-    await hook_module._amask(settings, None)
-    assert masked == ["t0ken"]
+    text = json.dumps(KUBECONFIG)
+    await hook_module._amask(settings, json.dumps({"kube_config_secret": text}))
+    assert masked == ["t0ken", text]
 
 
 def test_connection_json_is_airflows_form_with_only_the_fields_given() -> None:

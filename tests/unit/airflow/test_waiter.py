@@ -146,7 +146,7 @@ def test_the_sync_wait_passes_on_the_context_and_the_task_logger(monkeypatch: py
 
 def test_deferring_hands_the_trigger_everything_it_needs_and_a_padded_timeout() -> None:
     op = operator(
-        deferrable=True, execution_timeout=timedelta(seconds=100), stream_logs=False, cancel_on_kill=True
+        deferrable=True, execution_timeout=timedelta(seconds=100), stream_logs=False, cancel_on_kill=False
     )
     op._start_clock()
     with pytest.raises(TaskDeferred) as deferred:
@@ -160,7 +160,7 @@ def test_deferring_hands_the_trigger_everything_it_needs_and_a_padded_timeout() 
     assert kwargs["deadline"] == op._deadline()
     assert kwargs["min_generation"] == 2
     assert kwargs["stream_logs"] is False
-    assert kwargs["cancel_on_kill"] is True
+    assert kwargs["cancel_on_kill"] is False
     assert deferred.value.method_name == "execute_complete"
     timeout = deferred.value.timeout
     assert timeout is not None
@@ -188,7 +188,7 @@ def test_a_deadline_already_past_defers_with_only_the_pad() -> None:
 def test_the_sync_wait_gets_the_same_wait_and_its_outcome_becomes_the_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    op = operator(deferrable=False, execution_timeout=timedelta(seconds=100), stream_logs=True)
+    op = operator(deferrable=False, execution_timeout=timedelta(seconds=100), stream_logs=False)
     op._start_clock()
     seen: list[Any] = []
 
@@ -203,7 +203,7 @@ def test_the_sync_wait_gets_the_same_wait_and_its_outcome_becomes_the_result(
     assert (wait.conn_id, wait.namespace, wait.name) == ("kc", "ns", "run-1")
     assert wait.deadline == op._deadline()
     assert wait.min_generation == 4
-    assert wait.stream_logs is True
+    assert wait.stream_logs is False
 
 
 def test_a_timeout_cancels_the_execution_and_fails_the_task_as_timed_out(hooks: list[FakeHook]) -> None:

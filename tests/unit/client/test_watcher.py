@@ -80,6 +80,7 @@ def test_the_default_watch_timeout_is_the_resources_one() -> None:
     assert isinstance(command, OpenStream)
     assert command.call.query["timeoutSeconds"] == str(WATCH_TIMEOUT_SECONDS)
     assert "labelSelector" not in command.call.query
+    assert "fieldSelector" not in command.call.query
 
 
 def test_an_open_stream_is_not_opened_again() -> None:
@@ -255,8 +256,12 @@ def test_another_error_event_is_raised_naming_the_watch() -> None:
 def test_parse_event_refuses_what_is_not_a_watch_event() -> None:
     assert parse_event(b'{"type": "ADDED", "object": {}}\n') == {"type": "ADDED", "object": {}}
     assert parse_event(b"\r\n") is None
-    with pytest.raises(WatchError, match="not JSON"):
-        parse_event(b"<html>")
+    with pytest.raises(WatchError, match="not JSON") as caught:
+        parse_event(b"<" * 200)
+    assert str(caught.value).count("<") == 120  # an excerpt, not the whole line
+    with pytest.raises(WatchError, match="unexpected line") as caught:
+        parse_event(b'{"x": "' + b"y" * 200 + b'"}')
+    assert str(caught.value).count("y") == 120 - len('{"x": "')
     with pytest.raises(WatchError, match="unexpected line"):
         parse_event(b'{"object": {}}')
     with pytest.raises(WatchError, match="unexpected line"):
