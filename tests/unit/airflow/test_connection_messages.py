@@ -172,5 +172,6 @@ def test_connection_json_is_airflows_form_with_only_the_fields_given() -> None:
     extra = '{"kube_config_path": "/k/config", "namespace": "team-a", "qps": 2.5}'
     assert text == '{"conn_type": "kontinue", "extra": ' + extra + "}"
     assert json.loads(connection_json("/k"))["extra"] == {"kube_config_path": "/k"}
+    assert connection_json("/k", burst=3).index('"burst"') < connection_json("/k", burst=3).index('"kube')
     with pytest.raises(ConnectionFieldError, match="'connection_json', field 'qps'"):
         connection_json("/k", qps=-1)

@@ -117,6 +117,8 @@ def test_an_archived_annotation_other_than_true_does_not_block_a_cancel() -> Non
 
 def test_cancel_writes_the_canceled_status_with_its_reason_message_and_time() -> None:
     sent, result = drive(cancel("ns", "run", CancelOptions(message="stop it")), echo(execution()))
+    assert sent[0].method == "GET"
+    assert sent[0].path == EXECUTIONS.path("ns", "run")  # the fresh read is of that execution
     (patch,) = patches(sent)
     assert patch.path.endswith("/namespaces/ns/executions/run/status")
     status = patch.body["status"]
