@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck docs unit unit-pythons wheels bench scale binaries deployment-deps clean
+.PHONY: demo test lint typecheck docs unit unit-pythons wheels bench scale mutation binaries deployment-deps clean
 
 $(INSTALLED): pyproject.toml setup.cfg sandbox/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -108,5 +108,16 @@ bench: $(INSTALLED) binaries
 scale: $(INSTALLED) binaries
 	$(PY) -m benchmarks --suite scale
 
+# Mutation testing of the core modules (docs/testing.md): mutmut, configured in pyproject.toml's
+# [tool.mutmut], changes the code one mutant at a time in a copy under mutants/ and runs the unit
+# tests that cover each change; then the score (one JSON line, as `make bench` prints figures) and
+# every surviving mutant with its diff. Not part of `make test`: it takes minutes. A fresh copy each
+# time, so the score is never one of stale results.
+MUTATION_CHILDREN ?= 2
+mutation: $(INSTALLED)
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children $(MUTATION_CHILDREN) > .mutmut.log 2>&1 || { tail -n 40 .mutmut.log; exit 1; }
+	$(PY) -m benchmarks.mutation
+
 clean:
-	rm -rf $(VENV) $(VENVS) build *.egg-info .mypy_cache .ruff_cache .pytest_cache site
+	rm -rf mutants .mutmut.log $(VENV) $(VENVS) build *.egg-info .mypy_cache .ruff_cache .pytest_cache site

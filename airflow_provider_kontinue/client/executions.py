@@ -45,6 +45,7 @@ def _now() -> str:
 # -- reading ---------------------------------------------------------------------------------------
 
 
+# pragma: no mutate start (make mutation: reads and spawn are for the emulator tiers)
 def get_execution(namespace: str, name: str) -> Op[Execution]:
     """The live Execution, else the root reconstructed from its ArchivedExecution."""
     validate_namespace(namespace)
@@ -215,6 +216,7 @@ def _arguments_object(arguments: Any) -> dict[str, Any]:
 
 
 # -- changing --------------------------------------------------------------------------------------
+# pragma: no mutate end
 
 
 def _fresh_live(namespace: str, name: str, action: str) -> Op[Execution]:
@@ -325,6 +327,7 @@ def retry(namespace: str, name: str, options: RetryOptions) -> Op[Execution]:
 # -- waiting ---------------------------------------------------------------------------------------
 
 
+# pragma: no mutate start (make mutation: the emulator tiers guard the wait)
 def wait_for_execution(namespace: str, name: str, known: Execution | None = None) -> Op[Execution]:
     """Return the execution once it is Completed, Failed, Canceled or Skipped (spec §9.5).
 
@@ -351,3 +354,6 @@ def wait_for_execution(namespace: str, name: str, known: Execution | None = None
                 yield from watcher.close()
                 return execution
     return execution
+
+
+# pragma: no mutate end

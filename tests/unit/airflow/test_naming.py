@@ -58,3 +58,30 @@ def test_slug_and_label_value_make_valid_kubernetes_strings() -> None:
     assert slug("!!!", 63) == "task"
     assert label_value("manual__2025-01-01T00:00:00+00:00") == "manual__2025-01-01T00-00-00-00-00"
     assert len(label_value("x" * 100)) == 63
+
+
+def test_the_hash_of_a_task_instance_never_changes_across_releases() -> None:
+    """A running task reattaches by name after an upgrade of the provider only if the hash is stable."""
+    assert ti_hash("d", "t", "r", -1) == "ea6759e29eea"
+    assert execution_name("d", "t", "r") == "t-ea6759e29eea"
+
+
+def test_a_task_in_nested_task_groups_is_named_after_its_last_part() -> None:
+    name = execution_name("d", "outer.inner.load", "r")
+    assert name.startswith("load-")
+
+
+def test_the_readable_part_leaves_room_for_the_hash_and_a_generation() -> None:
+    name = execution_name("d", "x" * 100, "r")
+    assert len(name) == 63 - 4  # 46 readable, a dash and 12 of hash; "-999" still fits
+    assert len(execution_name("d", "x" * 100, "r", generation=999)) == 63
+
+
+def test_slug_cuts_after_cleaning_and_never_ends_on_a_dash() -> None:
+    assert slug("-" + "a" * 70, 10) == "a" * 10
+    assert slug("ab-cd", 3) == "ab"
+
+
+def test_label_value_trims_only_non_alphanumeric_ends() -> None:
+    assert label_value("--Abc_d--") == "Abc_d"
+    assert label_value(".Z.") == "Z"

@@ -12,6 +12,7 @@ import pytest
 from airflow_provider_kontinue.client.durations import (
     Duration,
     ParsedDuration,
+    _to_duration,
     duration_text,
     format_duration,
     parse_duration,
@@ -148,3 +149,38 @@ def test_duration_json_schema_is_a_string_pattern() -> None:
 
     assert schema["type"] == "string"
     assert "pattern" in schema
+
+
+def test_the_boundaries_between_units_use_the_larger_unit() -> None:
+    assert format_duration(timedelta(microseconds=999)) == "999us"
+    assert format_duration(timedelta(microseconds=1000)) == "1ms"
+    assert format_duration(timedelta(seconds=1)) == "1s"
+    assert format_duration(timedelta(microseconds=-1500)) == "-1.5ms"
+
+
+def test_half_a_microsecond_rounds_to_even() -> None:
+    assert parse_duration("500ns") == timedelta(0)
+    assert parse_duration("1500ns") == timedelta(microseconds=2)
+
+
+def test_zero_keeps_its_spelling() -> None:
+    assert parse_duration("0").text == "0"
+    assert parse_duration("-0").text == "-0"
+
+
+def test_a_parsed_duration_survives_pickling_with_its_text() -> None:
+    value = parse_duration("1d1h0.5s")
+    again = pickle.loads(pickle.dumps(value))
+    assert again == timedelta(days=1, hours=1, milliseconds=500)
+    assert again.text == "1d1h0.5s"
+
+
+def test_the_refusals_say_what_a_duration_looks_like() -> None:
+    with pytest.raises(ValueError, match=r"^invalid duration 5: expected a string such as '30s' or '1h30m'$"):
+        parse_duration(5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"repeated, e\.g\. '30s', '1h30m', '1\.5h' or '7d'$"):
+        parse_duration("5 s")
+    with pytest.raises(ValueError, match=r"^invalid duration 1e\+300: too large$"):
+        _to_duration(1e300)
+    with pytest.raises(ValueError, match=r"a timedelta or seconds, got list$"):
+        _to_duration([1])

@@ -365,3 +365,78 @@ def test_label_syntax_checks() -> None:
         validate_label_key("/name", "k")
     with pytest.raises(ValidationError, match="expected a string"):
         validate_label_value(3, "v")  # type: ignore[arg-type]
+
+
+# --- Exact messages and limits --------------------------------------------------------------------
+
+
+def _refusal(call: Any, *args: Any, **kwargs: Any) -> ValidationError:
+    with pytest.raises(ValidationError) as caught:
+        call(*args, **kwargs)
+    return caught.value
+
+
+def test_an_unknown_option_is_named_with_its_model() -> None:
+    error = _refusal(SpawnOptions, nmae="x")
+    assert str(error) == "SpawnOptions.nmae: unknown option"
+    assert error.field == "SpawnOptions.nmae"
+
+
+def test_an_unknown_field_inside_a_spec_setting_says_so() -> None:
+    error = _refusal(SpawnOptions, retry={"retires": 3})
+    assert str(error) == "SpawnOptions.retry.retires: unknown field"
+
+
+def test_coerce_names_what_it_got() -> None:
+    error = _refusal(CancelOptions.coerce, 3)
+    assert str(error) == "CancelOptions: expected CancelOptions, a mapping or None, got int"
+    assert error.field == "CancelOptions"
+
+
+def test_a_result_that_is_not_json_is_refused_naming_the_field() -> None:
+    error = _refusal(SkipOptions, result=float("nan"))
+    assert str(error).startswith("SkipOptions.result: not JSON-serialisable: ")
+    assert error.field == "SkipOptions.result"
+    options = SkipOptions(result={"a": 1})
+    options.__dict__["result"] = object()  # past the validator: result_json checks again
+    assert _refusal(options.result_json).field == "SkipOptions.result"
+
+
+def test_type_errors_name_the_field_and_the_type() -> None:
+    error = _refusal(validate_name, 3, "f")
+    assert (str(error), error.field) == ("f: expected a string, got int", "f")
+    for check in (validate_namespace, validate_execution_name):
+        assert _refusal(check, 3).field in ("namespace", "name")
+    assert _refusal(validate_label_key, 3, "k").field == "k"
+    assert _refusal(validate_label_value, 3, "v").field == "v"
+
+
+def test_default_field_names() -> None:
+    assert _refusal(validate_execution_name, "").field == "name"
+    assert str(_refusal(validate_execution_name, "")) == "name: must not be empty"
+    assert _refusal(validate_namespace, "").field == "namespace"
+    assert str(_refusal(validate_namespace, "")) == "namespace: must not be empty"
+    assert _refusal(validate_namespace, "A").field == "namespace"
+
+
+def test_refusal_messages_say_the_rule() -> None:
+    assert str(_refusal(validate_name, "A", "f")) == (
+        "f: 'A' is not a valid name: lowercase letters, digits, '-' and '.', starting and ending with a "
+        "letter or digit"
+    )
+    assert str(_refusal(validate_namespace, "A", "ns")) == (
+        "ns: 'A' is not a valid namespace: at most 63 lowercase letters, digits and '-', starting and "
+        "ending with a letter or digit"
+    )
+    assert str(_refusal(validate_name, "", "f")) == "f: must not be empty"
+
+
+def test_the_length_limits_are_inclusive() -> None:
+    assert validate_namespace("a" * 63) == "a" * 63
+    assert validate_label_value("a" * 63, "v") == "a" * 63
+    assert validate_label_key("a" * 63, "k") == "a" * 63
+    assert validate_label_key("a" * 253 + "/b", "k") == "a" * 253 + "/b"
+    with pytest.raises(ValidationError, match="prefix"):
+        validate_label_key("a" * 254 + "/b", "k")
+    with pytest.raises(ValidationError, match="name part"):
+        validate_label_key("a" * 64, "k")

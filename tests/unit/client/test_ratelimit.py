@@ -63,3 +63,17 @@ def test_threads_share_one_budget() -> None:
 def test_nonsense_limits_are_refused(qps: float, burst: int) -> None:
     with pytest.raises(ValueError, match=r"(qps|burst) must be"):
         TokenBucket(qps, burst)
+
+
+def test_a_bucket_of_one_lets_one_request_through_at_once() -> None:
+    bucket = TokenBucket(qps=1, burst=1, clock=Clock())
+    assert bucket.reserve() == 0.0
+    assert bucket.reserve() == pytest.approx(1.0)
+
+
+def test_a_fraction_of_a_token_left_over_is_no_wait() -> None:
+    clock = Clock()
+    bucket = TokenBucket(qps=1, burst=2, clock=clock)
+    assert bucket.reserve() == 0.0
+    clock.now += 0.5  # 1.5 tokens: one is taken, half of one is left
+    assert bucket.reserve() == 0.0

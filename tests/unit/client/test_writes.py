@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_kontinue.client import ConflictError, Execution
+from airflow_provider_kontinue.client import ConflictError, Execution, NotFoundError
 from airflow_provider_kontinue.client.protocol import Call, Response
 from airflow_provider_kontinue.client.resources import EXECUTIONS
 from airflow_provider_kontinue.client.writes import CONFLICT_RETRIES, patch_with_retries
@@ -65,3 +65,38 @@ def test_endless_conflicts_end_in_a_conflict_error_naming_the_action() -> None:
     )
     with pytest.raises(ConflictError, match=f"could not cancel execution 'x'.*{CONFLICT_RETRIES} conflicts"):
         drive(op, [Response(200, {}), Response(409, {})] * CONFLICT_RETRIES)
+
+
+def test_the_patch_goes_to_the_objects_namespace_and_build_sees_the_fresh_read() -> None:
+    seen: list[Any] = []
+
+    def build(current: Any) -> dict[str, Any]:
+        seen.append(current.resource_version)
+        return {"spec": {}}
+
+    op = patch_with_retries(EXECUTIONS, "team-a", "x", "retry", read_version(["4"]), build)
+    sent, _ = drive(op, [Response(200, {}), Response(200, {})])
+    assert seen == ["4"]
+    assert sent[1].path == EXECUTIONS.path("team-a", "x")
+
+
+def test_a_failed_patch_raises_the_servers_error_for_that_request() -> None:
+    op = patch_with_retries(EXECUTIONS, "ns", "x", "cancel", read_version(["1"]), lambda e: {"status": {}})
+    with pytest.raises(NotFoundError) as caught:
+        drive(op, [Response(200, {}), Response(404, {"kind": "Status", "code": 404, "message": "gone"})])
+    assert (caught.value.verb, caught.value.name, caught.value.namespace) == ("patch", "x", "ns")
+
+
+def test_the_conflict_error_names_the_object() -> None:
+    op = patch_with_retries(
+        EXECUTIONS, "ns", "x", "cancel", read_version([str(i) for i in range(9)]), lambda e: {"status": {}}
+    )
+    with pytest.raises(ConflictError) as caught:
+        drive(op, [Response(200, {}), Response(409, {})] * CONFLICT_RETRIES)
+    error = caught.value
+    assert (error.verb, error.resource, error.namespace, error.name) == (
+        "patch",
+        EXECUTIONS.resource,
+        "ns",
+        "x",
+    )
