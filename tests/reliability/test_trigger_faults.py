@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
+from airflow_provider_kontinue.client.informer import Informer
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
 from kontinue_sandbox.controlplane import ControlPlane
 from tests.support.cluster import Cluster, create_namespace
@@ -70,6 +71,27 @@ def triggers(conn_id: str, namespace: str, names: list[str]) -> list[KontinueExe
     ]
 
 
+def start_waits_through(
+    proxy: CutProxy,
+    plane: ControlPlane,
+    api: k8s.ApiClient,
+    stem: str,
+    names: list[str],
+    triggerer: Triggerer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> tuple[str, Cluster, Informer[Any]]:
+    """``names`` Executing in a new namespace, each waited on by a trigger whose connection goes
+    through ``proxy``; returns (namespace, cluster, shared watch) once every wait follows it."""
+    namespace = create_namespace(api, stem)
+    cluster = Cluster(api, namespace)
+    for name in names:
+        cluster.execution(name, status={"phase": "Executing"})
+    conn_id = use_connection(monkeypatch, kubeconfig_via(proxy, plane.kubeconfig, tmp_path / "kc"), namespace)
+    triggerer.start(triggers(conn_id, namespace, names))
+    return namespace, cluster, triggerer.watching(namespace, len(names))
+
+
 def resource_version(obj: dict[str, Any]) -> int:
     """An object's resourceVersion as a number: etcd's revision, which is what the sandbox's API
     server hands out (clients must treat it as opaque; a test of the server's answers may compare)."""
@@ -90,15 +112,9 @@ def test_100_trigger_waits_resume_their_watch_from_its_last_resource_version_aft
     names = [f"cut-{i:03d}" for i in range(100)]
     proxy = cut_proxy(own_plane)
     with own_plane.api_client() as api:
-        namespace = create_namespace(api, "cut")
-        cluster = Cluster(api, namespace)
-        for name in names:
-            cluster.execution(name, status={"phase": "Executing"})
-        conn_id = use_connection(
-            monkeypatch, kubeconfig_via(proxy, own_plane.kubeconfig, tmp_path / "kc"), namespace
+        namespace, cluster, hub = start_waits_through(
+            proxy, own_plane, api, "cut", names, triggerer, monkeypatch, tmp_path
         )
-        triggerer.start(triggers(conn_id, namespace, names))
-        hub = triggerer.watching(namespace, len(names))
         before = finish(cluster, names[:20])  # these end before the fault
         triggerer.wait_fired(names[:20], 60)
         opened = len(watch_requests(own_audit, namespace))
@@ -133,15 +149,9 @@ def test_100_trigger_waits_ride_out_an_api_server_restart(
     names = [f"restart-{i:03d}" for i in range(100)]
     proxy = cut_proxy(own_plane)
     with own_plane.api_client() as api:
-        namespace = create_namespace(api, "restart")
-        cluster = Cluster(api, namespace)
-        for name in names:
-            cluster.execution(name, status={"phase": "Executing"})
-        conn_id = use_connection(
-            monkeypatch, kubeconfig_via(proxy, own_plane.kubeconfig, tmp_path / "kc"), namespace
+        namespace, cluster, _ = start_waits_through(
+            proxy, own_plane, api, "restart", names, triggerer, monkeypatch, tmp_path
         )
-        triggerer.start(triggers(conn_id, namespace, names))
-        triggerer.watching(namespace, len(names))
         finish(cluster, names[:20])  # these end before the fault
         triggerer.wait_fired(names[:20], 60)
     fault = time.monotonic()
@@ -181,15 +191,9 @@ def test_trigger_waits_relist_after_etcd_compaction_and_all_end_right(
     names = [f"compact-{i:02d}" for i in range(30)]
     proxy = cut_proxy(uncached_plane)
     with uncached_plane.api_client() as api:
-        namespace = create_namespace(api, "compact")
-        cluster = Cluster(api, namespace)
-        for name in names:
-            cluster.execution(name, status={"phase": "Executing"})
-        conn_id = use_connection(
-            monkeypatch, kubeconfig_via(proxy, uncached_plane.kubeconfig, tmp_path / "kc"), namespace
+        namespace, cluster, hub = start_waits_through(
+            proxy, uncached_plane, api, "compact", names, triggerer, monkeypatch, tmp_path
         )
-        triggerer.start(triggers(conn_id, namespace, names))
-        hub = triggerer.watching(namespace, len(names))
         fault = time.monotonic()
         with proxy.down():
             finish(cluster, names[:10])
