@@ -1,8 +1,8 @@
 """The client's request economy and rate limiting, against a fresh sandbox.
 
 - requests_per_spawn_wait: requests one spawn + wait_for_execution costs once the Function is
-  cached (target 2: one create, one watch); the execution is finished by a status write, as
-  kontinue's controller would.
+  cached (target 3: one create, the read that keeps the wait from returning a stale state, one
+  watch); the execution is finished by a status write, as kontinue's controller would.
 - get_tree_1000_list_calls / get_tree_1000_s: requests and wall time of get_tree on a tree of
   1,000 objects (500 child executions, 500 suspensions).
 - ratelimit_qps_setting / ratelimit_qps_achieved: 60 sequential reads with qps=20, burst=1.

@@ -328,18 +328,19 @@ def retry(namespace: str, name: str, options: RetryOptions) -> Op[Execution]:
 
 
 # pragma: no mutate start (make mutation: the emulator tiers guard the wait)
-def wait_for_execution(namespace: str, name: str, known: Execution | None = None) -> Op[Execution]:
-    """Return the execution once it is Completed, Failed, Canceled or Skipped (spec §9.5).
+def wait_for_execution(namespace: str, name: str) -> Op[Execution]:
+    """Return the execution once it has ended: Completed, Failed, Canceled or Skipped as the
+    controller's answer to its current spec, or archived (spec §9.5).
 
-    Watches the one object from the resourceVersion of what we know, so a wait costs a single
-    request while nothing changes. A ``known`` object that already looks terminal is re-read first:
-    it may have been retried since.
+    Reads the live object first, so the outcome is never older than what the cluster held when
+    the wait began (an object the caller kept may predate a retry and its new attempt), then
+    watches that one object from the read's resourceVersion: a single read and a single watch
+    while nothing changes. A Failed or Canceled phase the controller wrote before it observed
+    the latest generation (``retry_execution`` has just asked for another attempt) does not end
+    the wait.
     """
-    if known is not None and known.resource_version and not known.is_terminal and not known.is_archived:
-        execution = known
-    else:
-        execution = yield from get_execution(namespace, name)
-    while not (execution.is_terminal or execution.is_archived):
+    execution = yield from get_execution(namespace, name)
+    while not execution.has_ended:
         watcher = Watcher(
             EXECUTIONS, namespace, execution.resource_version or "0", field_selector=f"metadata.name={name}"
         )
@@ -350,7 +351,7 @@ def wait_for_execution(namespace: str, name: str, known: Execution | None = None
                 execution = yield from get_execution(namespace, name)
                 break
             execution = Execution.model_validate(event.object)
-            if execution.is_terminal:
+            if execution.has_ended:
                 yield from watcher.close()
                 return execution
     return execution

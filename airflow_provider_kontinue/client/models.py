@@ -33,7 +33,7 @@ import zlib
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import Annotated, Any, ClassVar, NewType
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NewType
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
@@ -70,6 +70,9 @@ from .enums import (
 )
 from .errors import ArchiveDecodeError
 from .timestamps import Timestamp
+
+if TYPE_CHECKING:
+    from .forms import ChildPolicyInput, DurationInput
 
 __all__ = [
     "ArchivedExecution",
@@ -301,6 +304,16 @@ class ExecutionRetry(KontinueModel):
     backoff: Duration | None = None
     child_policy: ChildPolicyValue | None = None
 
+    if TYPE_CHECKING:  # the forms a user writes (client/forms.py); the fields hold the parsed values
+
+        def __init__(
+            self,
+            *,
+            retries: int | None = None,
+            backoff: DurationInput | None = None,
+            child_policy: ChildPolicyInput | None = None,
+        ) -> None: ...
+
 
 class ExecutionTimeout(KontinueModel):
     """Time limits: per attempt (retryable when exceeded) and overall from first start (final)."""
@@ -308,12 +321,24 @@ class ExecutionTimeout(KontinueModel):
     attempt: Duration | None = None
     overall: Duration | None = None
 
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, attempt: DurationInput | None = None, overall: DurationInput | None = None
+        ) -> None: ...
+
 
 class ExecutionTTL(KontinueModel):
     """Cleanup of a finished root: archive after, delete after (counted from ``finishedAt``)."""
 
     archive_after: Duration | None = None
     delete_after: Duration | None = None
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, *, archive_after: DurationInput | None = None, delete_after: DurationInput | None = None
+        ) -> None: ...
 
 
 class ExecutionMutex(KontinueModel):
@@ -414,6 +439,20 @@ class Execution(Resource):
     def is_terminal(self) -> bool:
         """True once Completed, Failed, Canceled or Skipped: it will not change by itself."""
         return self.phase in TERMINAL_PHASES
+
+    @property
+    def is_observed(self) -> bool:
+        """True once the controller has processed the current spec (``status.observedGeneration``
+        is at least ``metadata.generation``, or no controller wrote one). After a retry the
+        execution still reads Failed or Canceled until then: that phase is the attempt before."""
+        observed = self.status.observed_generation if self.status else None
+        generation = self.metadata.generation
+        return observed is None or generation is None or observed >= generation
+
+    @property
+    def has_ended(self) -> bool:
+        """True for an outcome a wait may return: terminal and observed, or archived history."""
+        return (self.is_terminal and self.is_observed) or self.is_archived
 
     @property
     def is_root(self) -> bool:

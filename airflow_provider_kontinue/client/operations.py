@@ -185,8 +185,7 @@ class ClientBase:
     def _wait_for_execution(
         self, execution: Execution | str, *, namespace: str | None = None
     ) -> Op[Execution]:
-        known = execution if isinstance(execution, Execution) else None
-        return executions.wait_for_execution(self._ns(namespace, execution), self._name(execution), known)
+        return executions.wait_for_execution(self._ns(namespace, execution), self._name(execution))
 
     def _cancel(
         self,

@@ -45,11 +45,12 @@ class ExecutionWait:
 
     def reached(self, execution: Execution) -> bool:
         """Whether ``execution`` ends the wait: a wanted phase, or an end it will not leave."""
+        if execution.is_archived:
+            return True
         observed = (execution.status.observed_generation if execution.status else None) or 0
-        if self.min_generation is not None and observed < self.min_generation:
-            return False
-        phase = str(execution.phase)
-        return phase in self.phases or execution.is_terminal or execution.is_archived
+        if not execution.is_observed or (self.min_generation is not None and observed < self.min_generation):
+            return False  # the phase answers an older spec (a retry not yet picked up)
+        return str(execution.phase) in self.phases or execution.is_terminal
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else max(0.0, self.deadline - time.time())

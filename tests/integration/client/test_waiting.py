@@ -77,23 +77,46 @@ def test_wait_on_a_finished_execution_returns_at_once(kontinue: Any, cluster: Cl
     assert kontinue.requests_sent - before == 1
 
 
-def test_spawn_then_wait_costs_one_create_and_one_watch(kontinue: Any, cluster: Cluster) -> None:
+def test_spawn_then_wait_costs_one_create_one_read_and_one_watch(kontinue: Any, cluster: Cluster) -> None:
     cluster.function("quick")
     kontinue.spawn("quick")  # the Function is now cached, as for any burst of spawns
-    before = kontinue.requests_sent
+    before = dict(kontinue.requests_by_verb)
     execution = kontinue.spawn("quick")
     later(0.3, lambda: cluster.finish(execution.name))
     assert kontinue.wait_for_execution(execution).phase == ExecutionPhase.COMPLETED
-    assert kontinue.requests_sent - before == 2
+    sent = {verb: n - before.get(verb, 0) for verb, n in kontinue.requests_by_verb.items()}
+    assert {verb: n for verb, n in sent.items() if n} == {"create": 1, "get": 1, "watch": 1}
 
 
-def test_wait_relists_after_410_gone_and_still_sees_the_end(kontinue: Any, cluster: Cluster) -> None:
-    cluster.execution("expiring", status={"phase": "Executing"})
-    stale = Execution.model_validate(cluster.get("executions", "expiring"))
-    stale.metadata.resource_version = "1"  # older than the watch cache holds: the server answers 410
-    later(0.5, lambda: cluster.finish("expiring"))
-    done = kontinue.wait_for_execution(stale)
-    assert done.phase == ExecutionPhase.COMPLETED
+def test_a_wait_given_an_old_object_returns_the_live_outcome_not_the_attempt_before_a_retry(
+    kontinue: Any, cluster: Cluster
+) -> None:
+    cluster.execution("flaky", status={"phase": "Executing", "attempt": 1, "observedGeneration": 1})
+    kept = kontinue.get("flaky")  # what a caller kept from before the first attempt failed
+    cluster.finish("flaky", "Failed", message="first attempt failed")
+    kontinue.retry_execution("flaky")  # generation 2
+    cluster.set_status("executions", "flaky", {"phase": "Pending", "attempt": 2, "observedGeneration": 2})
+    cluster.finish("flaky", result="second attempt")
+    done = kontinue.wait_for_execution(kept)  # watching from kept's version would replay the Failed
+    assert (done.phase, done.attempt, done.result) == (ExecutionPhase.COMPLETED, 2, "second attempt")
+
+
+def test_a_wait_on_what_retry_execution_returned_waits_for_the_new_attempt(
+    kontinue: Any, cluster: Cluster
+) -> None:
+    cluster.execution("again", status={"phase": "Executing", "attempt": 1, "observedGeneration": 1})
+    cluster.finish("again", "Failed", message="first attempt failed")
+    retried = kontinue.retry_execution("again")
+    assert retried.phase == ExecutionPhase.FAILED  # the controller has not observed generation 2 yet
+
+    def controller_runs_the_retry() -> None:
+        cluster.set_status("executions", "again", {"phase": "Pending", "attempt": 2, "observedGeneration": 2})
+        time.sleep(0.2)
+        cluster.finish("again", result="second attempt")
+
+    later(0.5, controller_runs_the_retry)
+    done = kontinue.wait_for_execution(retried)
+    assert (done.phase, done.attempt, done.result) == (ExecutionPhase.COMPLETED, 2, "second attempt")
 
 
 def test_wait_follows_the_execution_into_its_archive(kontinue: Any, cluster: Cluster) -> None:

@@ -231,6 +231,35 @@ def test_only_completed_failed_canceled_and_skipped_are_terminal(phase: str, ter
 
 
 @pytest.mark.parametrize(
+    ("generation", "observed", "ended"),
+    [(2, 1, False), (2, 2, True), (2, 3, True), (2, None, True), (None, 1, True)],
+)
+def test_a_failed_phase_ends_a_wait_only_once_the_controller_observed_the_current_generation(
+    generation: int | None, observed: int | None, ended: bool
+) -> None:
+    status: dict[str, object] = {"phase": "Failed"}
+    if observed is not None:
+        status["observedGeneration"] = observed
+    metadata = {"name": "e"} if generation is None else {"name": "e", "generation": generation}
+    execution = Execution.model_validate({"metadata": metadata, "spec": {"function": "f"}, "status": status})
+
+    assert execution.is_observed is ended
+    assert execution.has_ended is ended
+
+
+def test_an_archived_execution_has_ended_whatever_its_generations_say() -> None:
+    execution = Execution.model_validate(
+        {
+            "metadata": {"name": "e", "generation": 3, "annotations": {ANNOTATION_ARCHIVED: "true"}},
+            "spec": {"function": "f"},
+            "status": {"phase": "Executing", "observedGeneration": 1},
+        }
+    )
+
+    assert execution.has_ended
+
+
+@pytest.mark.parametrize(
     ("phase", "terminal"), [("Suspended", False), ("Completed", True), ("Canceled", True)]
 )
 def test_suspension_is_terminal_once_completed_or_canceled(phase: str, terminal: bool) -> None:
