@@ -12,7 +12,6 @@ rounded to the nearest microsecond (half to even); its original text is still wh
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import timedelta
 from fractions import Fraction
@@ -153,20 +152,22 @@ def _decimal(amount: int, scale: int) -> str:
 
 
 def _to_duration(value: object) -> timedelta:
-    """Pydantic validator: accept a duration string, a ``timedelta`` or a number of seconds."""
+    """Pydantic validator: accept a duration string or a ``timedelta``.
+
+    A bare number is refused: ``delete_after=24`` could mean seconds or hours, and kontinue (like
+    Go's ``metav1.Duration``) writes durations as strings, so the user is asked to say which.
+    """
     if isinstance(value, timedelta):
         return value
     if isinstance(value, str):
         return parse_duration(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ValueError(f"invalid duration {value!r}: not a finite number of seconds")
-        try:
-            return timedelta(seconds=value)
-        except OverflowError:
-            raise ValueError(f"invalid duration {value!r}: too large") from None
+        raise ValueError(
+            f"invalid duration {value!r}: a bare number does not say its unit; write a string such "
+            f"as '{value}s' or '{value}h', or a timedelta"
+        )
     raise ValueError(
-        f"invalid duration {value!r}: expected a string such as '30s', a timedelta or seconds, "
+        f"invalid duration {value!r}: expected a string such as '30s' or a timedelta, "
         f"got {type(value).__name__}"
     )
 
@@ -179,6 +180,6 @@ Duration = Annotated[
 ]
 """Pydantic field type for kontinue durations.
 
-Accepts a duration string (kept verbatim for writing back), a ``timedelta`` or a number of seconds;
+Accepts a duration string (kept verbatim for writing back) or a ``timedelta``, never a bare number;
 holds a ``timedelta``; serialises to a string in JSON mode (``model_dump(mode="json")``).
 """

@@ -13,7 +13,7 @@ selectors are checked against Kubernetes label syntax so ``"a=b,c!=d"`` cannot c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pydantic
@@ -36,6 +36,16 @@ from .constants import (
 from .enums import ChildPolicy, ExecutionPhase
 from .errors import ValidationError
 from .models import ExecutionMutex, ExecutionRetry, ExecutionTimeout, ExecutionTTL, KontinueModel
+
+if TYPE_CHECKING:
+    from .forms import (
+        ChildPolicyInput,
+        ExecutionMutexDict,
+        ExecutionPhaseInput,
+        ExecutionRetryDict,
+        ExecutionTimeoutDict,
+        ExecutionTTLDict,
+    )
 from .validation import (
     validate_execution_name,
     validate_label_key,
@@ -194,6 +204,21 @@ class SpawnOptions(_OptionsModel):
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
 
+    if TYPE_CHECKING:  # the forms a user writes (client/forms.py); the fields hold the parsed values
+
+        def __init__(
+            self,
+            *,
+            name: str | None = None,
+            namespace: str | None = None,
+            retry: ExecutionRetry | ExecutionRetryDict | None = None,
+            ttl: ExecutionTTL | ExecutionTTLDict | None = None,
+            timeout: ExecutionTimeout | ExecutionTimeoutDict | None = None,
+            mutex: ExecutionMutex | ExecutionMutexDict | None = None,
+            labels: Mapping[str, str] = ...,
+            annotations: Mapping[str, str] = ...,
+        ) -> None: ...
+
     @field_validator("name", "namespace", mode="before")
     @classmethod
     def _name_empty_is_none(cls, value: Any) -> Any:
@@ -263,6 +288,20 @@ class ListOptions(_OptionsModel):
     """Only executions in one of these phases (checked client-side)."""
     only_root: bool = False
     """Only root executions (no ``kontinue.cloud/parent`` label)."""
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            label_selector: Mapping[str, str] = ...,
+            function: str | None = None,
+            root: str | None = None,
+            schedule: str | None = None,
+            worker_group: str | None = None,
+            phases: Sequence[ExecutionPhaseInput] | ExecutionPhaseInput = ...,
+            only_root: bool = False,
+        ) -> None: ...
 
     @field_validator("function", "root", "schedule", "worker_group", mode="before")
     @classmethod
@@ -362,6 +401,10 @@ class RetryOptions(_OptionsModel):
     """Options of ``retry_execution``: a child policy for the retry (``None`` keeps the current one)."""
 
     child_policy: ChildPolicy | None = None
+
+    if TYPE_CHECKING:
+
+        def __init__(self, *, child_policy: ChildPolicyInput | None = None) -> None: ...
 
     @field_validator("child_policy", mode="before")
     @classmethod

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, conf
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_kontinue.client import ChildPolicy, InvalidStateError, RetryOptions
+from airflow_provider_kontinue.client import ChildPolicy, InvalidStateError
 from airflow_provider_kontinue.hooks.connection import DEFAULT_CONN_ID
 from airflow_provider_kontinue.hooks.errors import kontinue_errors
 from airflow_provider_kontinue.hooks.kontinue import KontinueHook
@@ -164,7 +164,7 @@ class KontinueRetryOperator(ExecutionWaiter):
                 )
             try:
                 retried = hook.client.retry_execution(
-                    self.execution_name, RetryOptions(child_policy=self.child_policy)
+                    self.execution_name, {"child_policy": self.child_policy}
                 )
             except InvalidStateError as err:
                 raise AirflowFailException(f"kontinue: {err}") from None

@@ -33,7 +33,6 @@ from airflow_provider_kontinue.client import (
     ExecutionPhase,
     InvalidStateError,
     KontinueClient,
-    RetryOptions,
     SpawnOptions,
 )
 from airflow_provider_kontinue.hooks.connection import DEFAULT_CONN_ID
@@ -278,7 +277,7 @@ class KontinueSpawnOperator(ExecutionWaiter):
         if self.on_previous_failure == "retry":
             try:
                 retried = client.retry_execution(
-                    existing, RetryOptions(child_policy=self.retry_child_policy), namespace=existing.namespace
+                    existing, {"child_policy": self.retry_child_policy}, namespace=existing.namespace
                 )
             except InvalidStateError as err:  # archived: it can no longer change
                 self.log.info("kontinue: cannot retry %s (%s); spawning a new generation", name, err)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import pickle
+import re
 from datetime import timedelta
 
 import pydantic
 import pytest
 
+from airflow_provider_kontinue.client import SpawnOptions, ValidationError
 from airflow_provider_kontinue.client.durations import (
     Duration,
     ParsedDuration,
@@ -122,11 +124,9 @@ class _Holder(pydantic.BaseModel):
     [
         ("30s", timedelta(seconds=30)),
         (timedelta(minutes=2), timedelta(minutes=2)),
-        (45, timedelta(seconds=45)),
-        (1.5, timedelta(seconds=1.5)),
     ],
 )
-def test_duration_field_accepts_strings_timedeltas_and_seconds(given: object, expected: timedelta) -> None:
+def test_duration_field_accepts_strings_and_timedeltas(given: object, expected: timedelta) -> None:
     assert _Holder(backoff=given).backoff == expected
 
 
@@ -136,10 +136,26 @@ def test_duration_field_refuses_other_values_naming_them(given: object) -> None:
         _Holder(backoff=given)
 
 
+@pytest.mark.parametrize("given", [24, 1.5, 0])
+def test_a_bare_number_is_refused_asking_for_its_unit(given: float) -> None:
+    expected = (
+        f"invalid duration {given}: a bare number does not say its unit; write a string such as '{given}s'"
+    )
+    with pytest.raises(pydantic.ValidationError, match=re.escape(expected)):
+        _Holder(backoff=given)
+
+
+def test_execution_ttl_of_a_bare_24_is_a_kontinue_validation_error_naming_the_field() -> None:
+    with pytest.raises(ValidationError) as refused:
+        SpawnOptions(ttl={"delete_after": 24})  # type: ignore[arg-type]
+    assert refused.value.field == "SpawnOptions.ttl.delete_after"
+    assert "'24h'" in str(refused.value)
+
+
 def test_duration_field_writes_a_string_in_json_and_keeps_the_server_spelling() -> None:
     assert _Holder(backoff="7d").model_dump(mode="json") == {"backoff": "7d"}
     assert _Holder(backoff=timedelta(days=7)).model_dump(mode="json") == {"backoff": "168h"}
-    assert _Holder(backoff=90).model_dump(mode="json") == {"backoff": "1m30s"}
+    assert _Holder(backoff=timedelta(seconds=90)).model_dump(mode="json") == {"backoff": "1m30s"}
     assert _Holder(backoff="5s").model_dump() == {"backoff": timedelta(seconds=5)}
     assert _Holder().model_dump(mode="json") == {"backoff": None}
 
@@ -180,7 +196,10 @@ def test_the_refusals_say_what_a_duration_looks_like() -> None:
         parse_duration(5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"repeated, e\.g\. '30s', '1h30m', '1\.5h' or '7d'$"):
         parse_duration("5 s")
-    with pytest.raises(ValueError, match=r"^invalid duration 1e\+300: too large$"):
+    with pytest.raises(ValueError, match=r"^invalid duration 1e\+300: a bare number does not say its unit"):
         _to_duration(1e300)
-    with pytest.raises(ValueError, match=r"a timedelta or seconds, got list$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^invalid duration \[1\]: expected a string such as '30s' or a timedelta, got list$",
+    ):
         _to_duration([1])
