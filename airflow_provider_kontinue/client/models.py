@@ -36,7 +36,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NewType
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from .constants import (
@@ -173,7 +173,14 @@ class OwnerReference(KontinueModel):
 
 
 class ObjectMeta(KontinueModel):
-    """The subset of Kubernetes ``metadata`` kontinue uses; other keys (managedFields ...) are kept."""
+    """The subset of Kubernetes ``metadata`` kontinue uses; other keys are kept, except
+    ``managedFields``.
+
+    ``managedFields`` (server-side apply's bookkeeping) is dropped on read, as client-go's
+    informers drop it (``TransformStripManagedFields``): nothing here reads or writes it, every
+    write is a patch of the fields it changes, and it was most of what a waiting trigger held in
+    memory (about 10 KiB per execution).
+    """
 
     name: str | None = None
     generate_name: str | None = None
@@ -186,6 +193,13 @@ class ObjectMeta(KontinueModel):
     labels: dict[str, str] | None = None
     annotations: dict[str, str] | None = None
     owner_references: list[OwnerReference] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _without_managed_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "managedFields" in data:
+            return {key: value for key, value in data.items() if key != "managedFields"}
+        return data
 
     def set_label(self, key: str, value: str) -> None:
         """Set one label, creating the map if absent (and marking it for :meth:`to_dict`)."""
