@@ -1,0 +1,149 @@
+"""What the provider costs a triggerer in memory: at import, and per waiting trigger.
+
+- triggerer_import_mib: resident memory a fresh process gains by importing this provider's
+  triggers after Airflow's trigger base (``airflow.triggers.base``); the median of 3 pairs of
+  processes. Airflow's provider discovery, run by that import, already loads this provider's
+  hooks and client (``get_provider_info`` reads the connection form from the hooks), so the figure
+  is what the triggers add beyond them, not the provider's whole cost.
+- triggerer_import_kubernetes_asyncio_mib: the same for the triggers plus
+  ``kubernetes_asyncio.client``, which they imported before the httpx transport.
+- rss_kib_per_wait: the slope of the process's resident memory between 1,000 and 5,000
+  ``KontinueExecutionTrigger`` waits in one event loop, each on its own Executing execution of one
+  namespace (goal <= 10 KiB).
+- rss_5000_waits_completed: the 5,000 waits that ended with the phase written for them, so the
+  memory measured is that of waits that work (must be 5,000).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="kontinue-bench-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+import asyncio
+import concurrent.futures
+import gc
+import logging
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+import psutil
+import structlog
+from kubernetes import client as k8s
+
+from airflow_provider_kontinue.client.informer import Informer
+from airflow_provider_kontinue.hooks.connection import connection_json
+from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
+from benchmarks.bench_reliability import GROUP, VERSION, Loop, create_executing
+from benchmarks.figures import emit, progress, require
+from kontinue_sandbox.controlplane import ControlPlane
+
+NS, FEW, MANY, WRITERS = "memory", 1000, 5000, 10
+TRIGGER_BASE = "import airflow.triggers.base"
+PROVIDER_TRIGGERS = (
+    "import airflow_provider_kontinue.triggers.execution, airflow_provider_kontinue.triggers.suspension, "
+    "airflow_provider_kontinue.triggers.schedule"
+)
+
+
+def import_rss_mib(statements: str) -> float:
+    """Resident memory (MiB) of a fresh interpreter after running ``statements``."""
+    script = f"{statements}\nimport psutil\nprint(psutil.Process().memory_info().rss)"
+    output = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=os.environ
+    ).stdout
+    return int(output.split()[-1]) / 2**20
+
+
+def import_cost_mib(extra: str) -> float:
+    """What ``extra`` adds to a process that imported Airflow's trigger base, median of 3 pairs."""
+    return statistics.median(
+        import_rss_mib(f"{TRIGGER_BASE}\n{extra}") - import_rss_mib(TRIGGER_BASE) for _ in range(3)
+    )
+
+
+def waits_rss_kib_per_wait() -> None:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    with ControlPlane() as plane, plane.api_client() as api:
+        k8s.CoreV1Api(api).create_namespace({"metadata": {"name": NS}})
+        custom = k8s.CustomObjectsApi(api)
+        names = [f"mem-{i:04d}" for i in range(MANY)]
+        progress(f"creating {MANY} executions")
+        with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
+            list(pool.map(lambda name: create_executing(custom, NS, name), names))
+        conn_id = "kontinue_memory"
+        os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = connection_json(str(plane.kubeconfig), NS)
+        events: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+
+        async def wait(trigger: KontinueExecutionTrigger) -> None:
+            async for event in trigger.run():
+                events[trigger.name].append(event.payload)
+
+        async def watching() -> int:
+            """Waits following the shared watch with their first read done (0 while reads run)."""
+            hubs = [hub for hub in Informer.active() if hub.key.namespace == NS]
+            if not hubs or not hubs[0].ready.done():
+                return 0
+            hub = hubs[0]
+            reading = bool(hub._pending_reads) or (hub._read_task is not None and not hub._read_task.done())
+            return 0 if reading else hub.subscribers
+
+        loop = Loop()
+
+        def start(batch: list[str]) -> float:
+            """Start a wait per name, wait until all follow the watch; the process's RSS (KiB)."""
+            for name in batch:
+                trigger = KontinueExecutionTrigger(
+                    name=name, namespace=NS, kontinue_conn_id=conn_id, stream_logs=False
+                )
+                asyncio.run_coroutine_threadsafe(wait(trigger), loop.loop)
+            expected = names.index(batch[-1]) + 1
+            while loop.run(watching()) < expected:
+                time.sleep(0.05)
+            time.sleep(1.0)
+            gc.collect()
+            return psutil.Process().memory_info().rss / 1024
+
+        progress(f"{FEW} waits")
+        few = start(names[:FEW])
+        progress(f"{MANY} waits")
+        many = start(names[FEW:])
+        emit("rss_kib_per_wait", (many - few) / (MANY - FEW), "KiB")
+
+        progress("finishing them")
+        with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
+            list(
+                pool.map(
+                    lambda name: custom.patch_namespaced_custom_object_status(
+                        GROUP, VERSION, NS, "executions", name, {"status": {"phase": "Completed"}}
+                    ),
+                    names,
+                )
+            )
+        deadline = time.monotonic() + 60
+        while any(not e for e in events.values()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        loop.close()
+        completed = sum(1 for e in events.values() if len(e) == 1 and e[0]["phase"] == "Completed")
+        emit("rss_5000_waits_completed", completed, "waits")
+        require("rss_5000_waits_completed", completed, MANY)
+
+
+def main() -> None:
+    progress("import costs")
+    emit("triggerer_import_mib", import_cost_mib(PROVIDER_TRIGGERS), "MiB")
+    emit(
+        "triggerer_import_kubernetes_asyncio_mib",
+        import_cost_mib(f"{PROVIDER_TRIGGERS}\nimport kubernetes_asyncio.client"),
+        "MiB",
+    )
+    waits_rss_kib_per_wait()
+
+
+if __name__ == "__main__":
+    main()
