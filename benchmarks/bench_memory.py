@@ -34,16 +34,14 @@ from typing import Any
 
 import psutil
 import structlog
-from kubernetes import client as k8s
 
-from airflow_provider_kontinue.client.informer import Informer
 from airflow_provider_kontinue.hooks.connection import connection_json
 from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
-from benchmarks.bench_reliability import GROUP, VERSION, Loop, create_executing
+from benchmarks.bench_reliability import GROUP, VERSION, WRITERS, Loop, executing_namespace, hub_state
 from benchmarks.figures import emit, progress, require
 from kontinue_sandbox.controlplane import ControlPlane
 
-NS, FEW, MANY, WRITERS = "memory", 1000, 5000, 10
+NS, FEW, MANY = "memory", 1000, 5000
 TRIGGER_BASE = "import airflow.triggers.base"
 PROVIDER_TRIGGERS = (
     "import airflow_provider_kontinue.triggers.execution, airflow_provider_kontinue.triggers.suspension, "
@@ -70,12 +68,8 @@ def import_cost_mib(extra: str) -> float:
 def waits_rss_kib_per_wait() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     with ControlPlane() as plane, plane.api_client() as api:
-        k8s.CoreV1Api(api).create_namespace({"metadata": {"name": NS}})
-        custom = k8s.CustomObjectsApi(api)
         names = [f"mem-{i:04d}" for i in range(MANY)]
-        progress(f"creating {MANY} executions")
-        with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
-            list(pool.map(lambda name: create_executing(custom, NS, name), names))
+        custom = executing_namespace(api, NS, names)
         conn_id = "kontinue_memory"
         os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = connection_json(str(plane.kubeconfig), NS)
         events: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
@@ -83,15 +77,6 @@ def waits_rss_kib_per_wait() -> None:
         async def wait(trigger: KontinueExecutionTrigger) -> None:
             async for event in trigger.run():
                 events[trigger.name].append(event.payload)
-
-        async def watching() -> int:
-            """Waits following the shared watch with their first read done (0 while reads run)."""
-            hubs = [hub for hub in Informer.active() if hub.key.namespace == NS]
-            if not hubs or not hubs[0].ready.done():
-                return 0
-            hub = hubs[0]
-            reading = bool(hub._pending_reads) or (hub._read_task is not None and not hub._read_task.done())
-            return 0 if reading else hub.subscribers
 
         loop = Loop()
 
@@ -103,7 +88,10 @@ def waits_rss_kib_per_wait() -> None:
                 )
                 asyncio.run_coroutine_threadsafe(wait(trigger), loop.loop)
             expected = names.index(batch[-1]) + 1
-            while loop.run(watching()) < expected:
+            while True:
+                subscribers, reading, _ = loop.run(hub_state(NS))
+                if subscribers == expected and not reading:
+                    break
                 time.sleep(0.05)
             time.sleep(1.0)
             gc.collect()

@@ -67,13 +67,30 @@ class Loop:
 
 def main() -> None:
     with ControlPlane() as plane, plane.api_client() as api:
-        k8s.CoreV1Api(api).create_namespace({"metadata": {"name": NS}})
-        custom = k8s.CustomObjectsApi(api)
         names = [f"load-{i:04d}" for i in range(WAITS)]
-        progress(f"creating {WAITS} executions")
-        with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
-            list(pool.map(lambda name: create_executing(custom, NS, name), names))
+        custom = executing_namespace(api, NS, names)
         measure_waits(plane, custom, NS, names, "load_1000")
+
+
+def executing_namespace(api: k8s.ApiClient, namespace: str, names: list[str]) -> k8s.CustomObjectsApi:
+    """Create ``namespace`` holding one Executing execution per name (from :data:`WRITERS` threads)."""
+    k8s.CoreV1Api(api).create_namespace({"metadata": {"name": namespace}})
+    custom = k8s.CustomObjectsApi(api)
+    progress(f"creating {len(names)} executions")
+    with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
+        list(pool.map(lambda name: create_executing(custom, namespace, name), names))
+    return custom
+
+
+async def hub_state(namespace: str) -> tuple[int, bool, int]:
+    """The shared watch of ``namespace`` in this loop: its subscribers, whether first reads are
+    still running, and the requests its client sent (zeros before it is ready)."""
+    hubs = [hub for hub in Informer.active() if hub.key.namespace == namespace]
+    if not hubs or not hubs[0].ready.done():
+        return 0, False, 0
+    hub = hubs[0]
+    reading = bool(hub._pending_reads) or (hub._read_task is not None and not hub._read_task.done())
+    return hub.subscribers, reading, hub.client.requests_sent
 
 
 def measure_waits(
@@ -93,14 +110,6 @@ def measure_waits(
             fired_at.setdefault(trigger.name, time.monotonic())
             events[trigger.name].append(event.payload)
 
-    async def hub_state() -> tuple[int, bool, int]:
-        hubs = [hub for hub in Informer.active() if hub.key.namespace == namespace]
-        if not hubs or not hubs[0].ready.done():
-            return 0, False, 0
-        hub = hubs[0]
-        reading = bool(hub._pending_reads) or (hub._read_task is not None and not hub._read_task.done())
-        return hub.subscribers, reading, hub.client.requests_sent
-
     process = psutil.Process()
     baseline = api_connections(process, plane.server)
     loop = Loop()
@@ -112,15 +121,15 @@ def measure_waits(
         )
         asyncio.run_coroutine_threadsafe(wait(trigger), loop.loop)
     while True:
-        subscribers, reading, _ = loop.run(hub_state())
+        subscribers, reading, _ = loop.run(hub_state(namespace))
         if subscribers == len(names) and not reading:
             break
         time.sleep(0.05)
     emit(f"{prefix}_all_watching_s", time.monotonic() - started, "s")
 
-    _, _, requests_before = loop.run(hub_state())
+    _, _, requests_before = loop.run(hub_state(namespace))
     time.sleep(IDLE_SECONDS)  # measuring idleness: nothing to wait for
-    _, _, requests_after = loop.run(hub_state())
+    _, _, requests_after = loop.run(hub_state(namespace))
     emit(f"{prefix}_trigger_connections", api_connections(process, plane.server) - baseline, "connections")
     emit(f"{prefix}_idle_requests_per_s", (requests_after - requests_before) / IDLE_SECONDS, "requests/s")
     emit(f"{prefix}_rss_mb", process.memory_info().rss / 2**20, "MiB")
