@@ -14,7 +14,7 @@ the list's ``resourceVersion``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -65,9 +65,14 @@ def kind_of(model: type[Resource]) -> Kind:
 
 
 def _list_all(
-    kind: Kind, namespace: str, label_selector: str, field_selector: str
+    kind: Kind,
+    namespace: str,
+    label_selector: str,
+    field_selector: str,
+    keep: Callable[[dict[str, Any]], bool] | None = None,
 ) -> Op[tuple[list[dict[str, Any]], str]]:
-    """Every object (paginated) and the resourceVersion the list was read at."""
+    """Every object (paginated; only those ``keep`` accepts, if given) and the resourceVersion
+    the list was read at."""
     items: list[dict[str, Any]] = []
     token: str | None = None
     while True:
@@ -80,11 +85,27 @@ def _list_all(
                 continue_token=token,
             )
         )
-        items += page.get("items") or []
+        page_items = page.get("items") or []
+        items += page_items if keep is None else [item for item in page_items if keep(item)]
         metadata = page.get("metadata") or {}
         token = metadata.get("continue") or None
         if not token:
             return items, str(metadata.get("resourceVersion", ""))
+
+
+def list_named(model: type[R], namespace: str, names: Collection[str]) -> Op[dict[str, R]]:
+    """The live objects among ``names`` by name, for a batch of first reads: read in pages of
+    :data:`RELIST_PAGE` and decoded only when wanted, so a thousand waits starting together in a
+    namespace of ten thousand objects cost a few pages and hold only what they asked for."""
+    kind = kind_of(model)
+    wanted = set(names)
+
+    def keep(item: dict[str, Any]) -> bool:
+        return (item.get("metadata") or {}).get("name") in wanted
+
+    items, _ = yield from _list_all(kind, namespace, "", "", keep)
+    objects = (model.model_validate(item) for item in items)
+    return {obj.name: obj for obj in objects}
 
 
 def _relist(

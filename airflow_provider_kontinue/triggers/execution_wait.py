@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_kontinue.client import TERMINAL_PHASES, AsyncKontinueClient, Execution, KontinueError
-from airflow_provider_kontinue.client.informer import ClientMaker, Informer
+from airflow_provider_kontinue.client.informer import ClientMaker, Informer, Subscription
 from airflow_provider_kontinue.triggers.logs import LogForwarder
 from airflow_provider_kontinue.triggers.resilient import resilient
 
@@ -121,21 +121,27 @@ async def _wait_once(wait: ExecutionWait, make_client: ClientMaker, logger: Any)
                 if wait.reached(execution):
                     finished = True
                     return payload_for(wait, execution)
-                change = await sub.next(timeout=wait.remaining())
-                if change.object is not None and change.type != "DELETED":
-                    execution = change.object
-                    continue
-                current = None
-                if change.type == "RELISTED":
-                    current = next((e for e in change.objects if e.name == wait.name), None)
-                if current is None:  # deleted: archived by its TTL (or gone for good)
-                    current = await sub.read(wait.name)
+                del execution  # not held while waiting: about 4 KiB per waiting trigger
+                current = await _next_state(sub, wait.name, wait.remaining())
                 if current is None:
-                    return outcome(wait, "error", execution, error=f"execution {wait.name!r} was deleted")
+                    return outcome(wait, "error", error=f"execution {wait.name!r} was deleted")
                 execution = current
         finally:
             if forwarder is not None:
                 await forwarder.finish() if finished else await forwarder.finish(0.0)
+
+
+async def _next_state(sub: Subscription[Execution], name: str, timeout: float | None) -> Execution | None:
+    """The execution's next state from the shared watch; ``None`` once it is gone for good.
+
+    A deletion is its TTL archiving it (read again: the ArchivedExecution answers) or its end."""
+    change = await sub.next(timeout=timeout)
+    if change.object is not None and change.type != "DELETED":
+        return change.object
+    current = None
+    if change.type == "RELISTED":
+        current = next((e for e in change.objects if e.name == name), None)
+    return current if current is not None else await sub.read(name)
 
 
 async def poll_for_execution(

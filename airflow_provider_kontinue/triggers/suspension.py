@@ -14,7 +14,6 @@ passed; ``until="resumed"`` once it is ``Completed`` (resumed). The event payloa
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from airflow_provider_kontinue.client import (
     Suspension,
     SuspensionPhase,
 )
-from airflow_provider_kontinue.client.informer import ClientMaker, Informer
+from airflow_provider_kontinue.client.informer import ClientMaker, Informer, Mailbox
 from airflow_provider_kontinue.hooks.connection import DEFAULT_CONN_ID
 from airflow_provider_kontinue.triggers.resilient import connection_client, resilient
 
@@ -152,17 +151,17 @@ async def _by_name(wait: SuspensionWait, make_client: ClientMaker) -> dict[str, 
 async def _by_execution(wait: SuspensionWait, make_client: ClientMaker) -> dict[str, Any]:
     parent = wait.execution_name
     assert parent is not None
-    queue: asyncio.Queue[Any] = asyncio.Queue()  # one queue for both kinds
+    mailbox = Mailbox()  # one for both kinds
 
     def child(suspension: Suspension) -> bool:
         return suspension.parent_name == parent
 
     async with (
         Informer.subscribe(
-            wait.conn_id, wait.namespace, Suspension, make_client, None, match=child, queue=queue
+            wait.conn_id, wait.namespace, Suspension, make_client, None, match=child, mailbox=mailbox
         ) as sub,
         Informer.subscribe(
-            wait.conn_id, wait.namespace, Execution, make_client, frozenset({parent}), queue=queue
+            wait.conn_id, wait.namespace, Execution, make_client, frozenset({parent}), mailbox=mailbox
         ),
     ):
         suspensions: dict[str, Suspension] = {}
@@ -192,7 +191,7 @@ async def _by_execution(wait: SuspensionWait, make_client: ClientMaker) -> dict[
             outcome = decide(wait, list(suspensions.values()), execution)
             if outcome is not None:
                 return outcome
-            change = await sub.next(timeout=wait.remaining())  # the shared queue: both kinds
+            change = await sub.next(timeout=wait.remaining())  # the shared mailbox: both kinds
             changed: Any = change.object  # a Suspension or an Execution
             if change.type == "RELISTED" or (isinstance(changed, Execution) and change.type == "DELETED"):
                 await reread()

@@ -46,7 +46,7 @@ def test_many_triggers_share_one_watch_and_each_gets_its_own_event(
     assert [e.payload["name"] for e in events] == [e.name for e in executions]
     assert {e.payload["phase"] for e in events} == {"Completed"}
     assert events[0].payload["result"] == "slept 10s"
-    # one list to start the watch, the watch itself, and one batched read (executions + archives)
+    # one list to start the watch, the watch itself, and one batched read (a page of the list)
     # for all twenty: not one request per trigger
     assert requests <= 5, requests
     assert left == 0
