@@ -9,9 +9,11 @@
   ``kubernetes_asyncio.client``, which they imported before the httpx transport.
 - rss_kib_per_wait: the slope of the process's resident memory between 1,000 and 5,000
   ``KontinueExecutionTrigger`` waits in one event loop, each on its own Executing execution of one
-  namespace (goal <= 10 KiB).
-- rss_5000_waits_completed: the 5,000 waits that ended with the phase written for them, so the
-  memory measured is that of waits that work (must be 5,000).
+  namespace, started 1,000 at a time (goal <= 10 KiB).
+- rss_kib_per_wait_burst: the same with the last 4,000 started at once, as a triggerer restarting
+  with them does: their first reads are in memory together, and the allocator keeps that peak.
+- rss_5000_waits_completed, rss_5000_waits_burst_completed: the 5,000 waits that ended with the
+  phase written for them, so the memory measured is that of waits that work (must be 5,000).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import sys
 import time
 from typing import Any
 
+import kubernetes
 import psutil
 import structlog
 
@@ -65,61 +68,83 @@ def import_cost_mib(extra: str) -> float:
     )
 
 
-def waits_rss_kib_per_wait() -> None:
+def measure_waits(kubeconfig: str, namespace: str, burst: bool) -> None:
+    """In this (fresh) process: 1,000 waits, then 4,000 more, each on its own Executing execution
+    of ``namespace``; emit the slope of resident memory, then finish all and count the events.
+
+    ``burst``: the 4,000 start at once (a triggerer restarting with them); otherwise 1,000 at a
+    time, each thousand following the watch before the next starts (triggers assigned over time).
+    """
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    with ControlPlane() as plane, plane.api_client() as api:
-        names = [f"mem-{i:04d}" for i in range(MANY)]
-        custom = executing_namespace(api, NS, names)
-        conn_id = "kontinue_memory"
-        os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = connection_json(str(plane.kubeconfig), NS)
-        events: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    names = [f"mem-{i:04d}" for i in range(MANY)]
+    conn_id = "kontinue_memory"
+    os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = connection_json(kubeconfig, namespace)
+    events: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
 
-        async def wait(trigger: KontinueExecutionTrigger) -> None:
-            async for event in trigger.run():
-                events[trigger.name].append(event.payload)
+    async def wait(trigger: KontinueExecutionTrigger) -> None:
+        async for event in trigger.run():
+            events[trigger.name].append(event.payload)
 
-        loop = Loop()
+    loop = Loop()
+    tasks: set[asyncio.Task[None]] = set()
 
-        def start(batch: list[str]) -> float:
-            """Start a wait per name, wait until all follow the watch; the process's RSS (KiB)."""
-            for name in batch:
-                trigger = KontinueExecutionTrigger(
-                    name=name, namespace=NS, kontinue_conn_id=conn_id, stream_logs=False
-                )
-                asyncio.run_coroutine_threadsafe(wait(trigger), loop.loop)
-            expected = names.index(batch[-1]) + 1
-            while True:
-                subscribers, reading, _ = loop.run(hub_state(NS))
-                if subscribers == expected and not reading:
-                    break
-                time.sleep(0.05)
-            time.sleep(1.0)
-            gc.collect()
-            return psutil.Process().memory_info().rss / 1024
+    def run_in_loop(trigger: KontinueExecutionTrigger) -> None:
+        tasks.add(loop.loop.create_task(wait(trigger)))  # one task per trigger, as the triggerer runs them
 
-        progress(f"{FEW} waits")
-        few = start(names[:FEW])
-        progress(f"{MANY} waits")
-        many = start(names[FEW:])
-        emit("rss_kib_per_wait", (many - few) / (MANY - FEW), "KiB")
+    def start(batch: list[str]) -> float:
+        """Start a wait per name, wait until all follow the watch; the process's RSS (KiB)."""
+        for name in batch:
+            trigger = KontinueExecutionTrigger(
+                name=name, namespace=namespace, kontinue_conn_id=conn_id, stream_logs=False
+            )
+            loop.loop.call_soon_threadsafe(run_in_loop, trigger)
+        expected = names.index(batch[-1]) + 1
+        while True:
+            subscribers, reading, _ = loop.run(hub_state(namespace))
+            if subscribers == expected and not reading:
+                break
+            time.sleep(0.05)
+        time.sleep(1.0)
+        gc.collect()
+        return psutil.Process().memory_info().rss / 1024
 
-        progress("finishing them")
+    progress(f"{FEW} waits")
+    few = start(names[:FEW])
+    progress(f"{MANY} waits" + (" (the last 4,000 at once)" if burst else ", 1,000 at a time"))
+    steps = [names[FEW:]] if burst else [names[i : i + FEW] for i in range(FEW, MANY, FEW)]
+    many = [start(step) for step in steps][-1]
+    emit("rss_kib_per_wait_burst" if burst else "rss_kib_per_wait", (many - few) / (MANY - FEW), "KiB")
+
+    progress("finishing them")
+    with kubernetes.config.new_client_from_config(kubeconfig) as api:
+        custom = kubernetes.client.CustomObjectsApi(api)
         with concurrent.futures.ThreadPoolExecutor(WRITERS) as pool:
             list(
                 pool.map(
                     lambda name: custom.patch_namespaced_custom_object_status(
-                        GROUP, VERSION, NS, "executions", name, {"status": {"phase": "Completed"}}
+                        GROUP, VERSION, namespace, "executions", name, {"status": {"phase": "Completed"}}
                     ),
                     names,
                 )
             )
-        deadline = time.monotonic() + 60
-        while any(not e for e in events.values()) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        loop.close()
-        completed = sum(1 for e in events.values() if len(e) == 1 and e[0]["phase"] == "Completed")
-        emit("rss_5000_waits_completed", completed, "waits")
-        require("rss_5000_waits_completed", completed, MANY)
+    deadline = time.monotonic() + 60
+    while any(not e for e in events.values()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    loop.close()
+    completed = sum(1 for e in events.values() if len(e) == 1 and e[0]["phase"] == "Completed")
+    figure = "rss_5000_waits_burst_completed" if burst else "rss_5000_waits_completed"
+    emit(figure, completed, "waits")
+    require(figure, completed, MANY)
+
+
+def waits_rss_kib_per_wait() -> None:
+    """Both ways of starting the waits, each in a fresh process on its own namespace."""
+    with ControlPlane() as plane, plane.api_client() as api:
+        for mode in ("steps", "burst"):
+            namespace = f"{NS}-{mode}"
+            executing_namespace(api, namespace, [f"mem-{i:04d}" for i in range(MANY)])
+            child = [sys.executable, "-m", "benchmarks.bench_memory", "waits", str(plane.kubeconfig)]
+            subprocess.run([*child, namespace, mode], check=True)
 
 
 def main() -> None:
@@ -134,4 +159,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["waits"]:  # one measurement, in a process of its own
+        measure_waits(sys.argv[2], sys.argv[3], burst=sys.argv[4] == "burst")
+    else:
+        main()
