@@ -2,9 +2,9 @@
 
 - triggerer_import_mib: resident memory a fresh process gains by importing this provider's
   triggers after Airflow's trigger base (``airflow.triggers.base``); the median of 3 pairs of
-  processes. Airflow's provider discovery, run by that import, already loads this provider's
-  hooks and client (``get_provider_info`` reads the connection form from the hooks), so the figure
-  is what the triggers add beyond them, not the provider's whole cost.
+  processes. Airflow's provider discovery, run by that import, loads only the connection form's
+  module (``hooks.connection``), so the figure is the provider's whole cost: triggers, hooks
+  and client.
 - triggerer_import_kubernetes_asyncio_mib: the same for the triggers plus
   ``kubernetes_asyncio.client``, which they imported before the httpx transport.
 - rss_kib_per_wait: the slope of the process's resident memory between 1,000 and 5,000
