@@ -106,6 +106,12 @@ class CutProxy:
     def server(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
+    @property
+    def open_connections(self) -> int:
+        """Connections being forwarded now (each is a client socket and an upstream one)."""
+        with self._lock:
+            return len(self._live) // 2
+
     def cut(self) -> None:
         """Close every forwarded connection and refuse new ones until :meth:`restore`."""
         with self._lock:
