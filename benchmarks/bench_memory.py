@@ -11,7 +11,7 @@
   ``KontinueExecutionTrigger`` waits in one event loop, each on its own Executing execution of one
   namespace, started 1,000 at a time (goal <= 10 KiB).
 - rss_kib_per_wait_burst: the same with the last 4,000 started at once, as a triggerer restarting
-  with them does: their first reads are in memory together, and the allocator keeps that peak.
+  with them does: their first reads are one batch (one paged list, answered page by page).
 - rss_5000_waits_completed, rss_5000_waits_burst_completed: the 5,000 waits that ended with the
   phase written for them, so the memory measured is that of waits that work (must be 5,000).
 """

@@ -361,38 +361,44 @@ class Informer(Generic[R]):
         while self._pending_reads:
             batch, self._pending_reads = self._pending_reads, {}
             try:
-                found = await self._read_many(set(batch))
+                await self._read_many(batch)
             except Exception as err:
-                for futures in batch.values():
+                for futures in batch.values():  # the names not answered yet
                     for future in futures:
                         if not future.done():
                             future.set_exception(err)
-                continue
-            for name, futures in batch.items():
-                for future in futures:
-                    if not future.done():
-                        future.set_result(found.get(name))
 
-    async def _read_many(self, names: set[str]) -> dict[str, R]:
-        """Read ``names``: one paged list when there are many, else GETs (and a GET for each
-        name the list did not find).
+    async def _read_many(self, batch: dict[str, list[asyncio.Future[R | None]]]) -> None:
+        """Answer every reader in ``batch`` (removing each name once answered): one paged list when
+        there are many names, each page answered before the next is read, then a GET for each
+        name not found (``None`` if it does not exist live).
 
         Executions are read with the client's archive fallback, so an execution archived (and
         deleted) by its TTL still reads as its final state.
         """
-        client, namespace, kind = self.client, self.key.namespace, self.model.KIND
-        found: dict[str, Any] = {}
-        if len(names) >= LIST_THRESHOLD:
-            found = await client._run(list_named(self.model, namespace, names))
-        getter = {
+        client, namespace = self.client, self.key.namespace
+
+        def answer(name: str, obj: R | None) -> None:
+            for future in batch.pop(name, ()):
+                if not future.done():
+                    future.set_result(obj)
+
+        if len(batch) >= LIST_THRESHOLD:
+            op = list_named(self.model, namespace, set(batch))
+            async for page in client._driver.iterate(op, client._context.start()):
+                for name, obj in page.items():  # answered while the next page is read
+                    answer(name, obj)
+                del page
+        getter: Callable[..., Awaitable[Any]] = {
             KIND_EXECUTION: client.get,
             KIND_SUSPENSION: client.get_suspension,
             KIND_SCHEDULED_EXECUTION: client.get_scheduled_execution,
-        }[kind]
+        }[self.model.KIND]
 
         async def one(name: str) -> None:
+            found: R | None = None
             with contextlib.suppress(NotFoundError):
-                found[name] = await getter(name, namespace=namespace)
+                found = await getter(name, namespace=namespace)
+            answer(name, found)
 
-        await asyncio.gather(*(one(name) for name in names - set(found)))
-        return found
+        await asyncio.gather(*(one(name) for name in list(batch)))

@@ -14,7 +14,7 @@ the list's ``resourceVersion``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
@@ -65,14 +65,9 @@ def kind_of(model: type[Resource]) -> Kind:
 
 
 def _list_all(
-    kind: Kind,
-    namespace: str,
-    label_selector: str,
-    field_selector: str,
-    keep: Callable[[dict[str, Any]], bool] | None = None,
+    kind: Kind, namespace: str, label_selector: str, field_selector: str
 ) -> Op[tuple[list[dict[str, Any]], str]]:
-    """Every object (paginated; only those ``keep`` accepts, if given) and the resourceVersion
-    the list was read at."""
+    """Every object (paginated) and the resourceVersion the list was read at."""
     items: list[dict[str, Any]] = []
     token: str | None = None
     while True:
@@ -85,27 +80,32 @@ def _list_all(
                 continue_token=token,
             )
         )
-        page_items = page.get("items") or []
-        items += page_items if keep is None else [item for item in page_items if keep(item)]
+        items += page.get("items") or []
         metadata = page.get("metadata") or {}
         token = metadata.get("continue") or None
         if not token:
             return items, str(metadata.get("resourceVersion", ""))
 
 
-def list_named(model: type[R], namespace: str, names: Collection[str]) -> Op[dict[str, R]]:
-    """The live objects among ``names`` by name, for a batch of first reads: read in pages of
-    :data:`RELIST_PAGE` and decoded only when wanted, so a thousand waits starting together in a
-    namespace of ten thousand objects cost a few pages and hold only what they asked for."""
+def list_named(model: type[R], namespace: str, names: Collection[str]) -> Op[None]:
+    """Emit, page by page, the live objects among ``names`` (``{name: object}``), for a batch of
+    first reads: pages of :data:`RELIST_PAGE`, each decoded only for the names wanted and handed
+    on before the next is read, so a thousand waits starting together in a namespace of ten
+    thousand objects hold one page at a time, never the namespace."""
     kind = kind_of(model)
     wanted = set(names)
-
-    def keep(item: dict[str, Any]) -> bool:
-        return (item.get("metadata") or {}).get("name") in wanted
-
-    items, _ = yield from _list_all(kind, namespace, "", "", keep)
-    objects = (model.model_validate(item) for item in items)
-    return {obj.name: obj for obj in objects}
+    token: str | None = None
+    while True:
+        page = yield from expect(kind.list(namespace, limit=RELIST_PAGE, continue_token=token))
+        found: dict[str, R] = {}
+        for item in page.get("items") or []:
+            if (item.get("metadata") or {}).get("name") in wanted:
+                obj = model.model_validate(item)
+                found[obj.name] = obj
+        yield Emit(found)
+        token = (page.get("metadata") or {}).get("continue") or None
+        if not token:
+            return
 
 
 def _relist(

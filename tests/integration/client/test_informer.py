@@ -1,5 +1,6 @@
 """The shared watch's batched first reads against the real API server: waits starting together
-read their executions with one paged list, decoding only the names they asked for."""
+read their executions with one paged list, decoding only the names they asked for, each page
+answered before the next is read."""
 
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ def executions(cluster: Cluster) -> None:
         cluster.execution(name, status={"phase": "Executing"})
 
 
-async def _listed(plane: ControlPlane, namespace: str, names: list[str]) -> set[str]:
+async def _pages(plane: ControlPlane, namespace: str, names: list[str]) -> list[set[str]]:
+    """The names ``list_named`` hands on, page by page."""
     async with await AsyncKontinueClient.connect(plane.kubeconfig, namespace=namespace) as client:
-        return set(await client._run(watch_module.list_named(Execution, namespace, names)))
+        op = watch_module.list_named(Execution, namespace, names)
+        return [set(page) async for page in client._driver.iterate(op, client._context.start())]
 
 
 async def _first_reads(plane: ControlPlane, namespace: str, names: list[str]) -> tuple[Any, dict[str, int]]:
@@ -54,7 +57,9 @@ def test_reads_arriving_together_are_one_paged_list_returning_only_the_names_ask
     assert [e.name for e in found] == WANTED
     assert {str(e.phase) for e in found} == {"Executing"}
     assert sent == {"list": math.ceil(len(WANTED + OTHERS) / PAGE)}  # no GET, no list of the archive
-    assert asyncio.run(_listed(control_plane, namespace, WANTED)) == set(WANTED)  # the others not decoded
+    pages = asyncio.run(_pages(control_plane, namespace, WANTED))
+    assert len(pages) == math.ceil(len(WANTED + OTHERS) / PAGE)  # each page handed on as it is read
+    assert set().union(*pages) == set(WANTED)  # the others never decoded
 
 
 @pytest.mark.usefixtures("executions")
