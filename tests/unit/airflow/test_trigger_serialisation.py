@@ -58,6 +58,12 @@ def test_the_defaults_wait_for_any_end() -> None:
     assert wait.phases == frozenset({"Completed", "Failed", "Canceled", "Skipped"})
     assert wait.deadline is None
     assert wait.conn_id == "kontinue_default"
+    assert wait.min_generation is None
+
+
+def test_by_default_a_trigger_streams_the_worker_logs_cancels_on_kill_and_watches() -> None:
+    _, kwargs = KontinueExecutionTrigger(name="x", namespace="ns").serialize()
+    assert (kwargs["stream_logs"], kwargs["cancel_on_kill"], kwargs["poll_interval"]) == (True, True, None)
 
 
 def test_event_payloads_are_plain_json() -> None:

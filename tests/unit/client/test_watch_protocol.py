@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_kontinue.client import Execution, GoneError, ObjectChange
+from airflow_provider_kontinue.client import Execution, Function, GoneError, ObjectChange, ValidationError
 from airflow_provider_kontinue.client.protocol import (
     Call,
     Emit,
@@ -17,7 +17,7 @@ from airflow_provider_kontinue.client.protocol import (
     Sleep,
     TransportError,
 )
-from airflow_provider_kontinue.client.watch import AsyncChangeStream, ChangeStream, watch_objects
+from airflow_provider_kontinue.client.watch import AsyncChangeStream, ChangeStream, kind_of, watch_objects
 
 
 def _execution(name: str, rv: str, phase: str | None = None) -> dict[str, Any]:
@@ -210,3 +210,24 @@ async def test_the_async_change_stream_closes_its_watch() -> None:
             break  # one change read, the watch left open
         assert closed == []
     assert closed == [True]
+
+
+class _MyExecution(Execution):
+    """Carries Execution's KIND, but is not the model a watch decodes into."""
+
+
+@pytest.mark.parametrize("model", [Function, _MyExecution])
+def test_only_executions_suspensions_and_scheduled_executions_can_be_watched(model: Any) -> None:
+    with pytest.raises(ValidationError) as refused:
+        kind_of(model)
+    assert refused.value.message == (
+        f"watch: cannot watch {model.__name__!r}; pass Execution, Suspension or ScheduledExecution"
+    )
+    assert refused.value.field == "model"
+
+
+def test_a_watch_of_an_instance_instead_of_a_class_names_what_it_was_given() -> None:
+    instance = Execution.model_validate({"metadata": {"name": "x"}, "spec": {"function": "f"}})
+    with pytest.raises(ValidationError) as refused:
+        kind_of(instance)  # type: ignore[arg-type]
+    assert refused.value.message.startswith("watch: cannot watch Execution(api_version=")
