@@ -20,10 +20,11 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowNotFoundException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_kontinue.client import InvalidStateError, KontinueError, NotFoundError
-from airflow_provider_kontinue.hooks.connection import DEFAULT_CONN_ID
+from airflow_provider_kontinue.hooks.connection import DEFAULT_CONN_ID, ConnectionFieldError
 from airflow_provider_kontinue.hooks.kontinue import KontinueAsyncHook
 from airflow_provider_kontinue.triggers.execution_wait import (
     ExecutionWait,
@@ -139,7 +140,8 @@ class KontinueExecutionTrigger(BaseTrigger):
             self.log.info("kontinue: canceled execution %s because the task was killed", self.name)
         except (InvalidStateError, NotFoundError):
             pass  # it had ended already (or is gone): nothing runs on
-        except (KontinueError, asyncio.TimeoutError) as err:
+        except (KontinueError, asyncio.TimeoutError, AirflowNotFoundException, ConnectionFieldError) as err:
+            # never into the triggerer: a connection deleted or broken since the defer included
             self.log.warning("kontinue: could not cancel execution %s on kill: %s", self.name, err)
         finally:
             await hook.aclose()

@@ -378,7 +378,15 @@ async def test_on_kill_of_an_execution_that_ended_or_is_gone_is_quiet(
     assert log_of(made).lines == []
 
 
-@pytest.mark.parametrize("error", [KontinueError("connection refused"), ConfigError("no kubeconfig")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        KontinueError("connection refused"),
+        ConfigError("no kubeconfig"),
+        AirflowNotFoundException("The conn_id `kc` isn't defined"),  # deleted since the defer
+        ConnectionFieldError("kc", "qps", "must be a number"),
+    ],
+)
 async def test_a_cancel_on_kill_that_fails_is_logged_as_a_warning(
     hooks: list[FakeAsyncHook], error: Exception
 ) -> None:
