@@ -6,7 +6,8 @@ and two ``airflow triggerer`` processes, each in its own process group with its 
 sharing one generated configuration (environment variables: the DB URL, a Fernet key, the JWT
 secret, the Execution API URL). A component that fails to start raises ``DeploymentError`` naming
 the component, the cause and its log tail. A reaper process (``tests.support.reaper``) kills every
-process group and removes the folder if pytest dies; ``stop`` does the same in order.
+process group and removes the folder if pytest dies; ``stop`` does the same in order. A test may
+SIGKILL one component (``Deployment.kill``) and start it again (``Deployment.revive``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -108,10 +110,50 @@ class Deployment:
         component = self.components[name]
         assert component.proc is not None
         if kill:
-            os.killpg(component.proc.pid, 9)
-        processes.stop_group(component.proc.pid, grace=30.0)
+            self.kill(name)
+        else:
+            processes.stop_group(component.proc.pid, grace=30.0)
+            component.proc.wait()
+        self.revive(name)
+
+    def kill(self, name: str, timeout: float = 30.0) -> None:
+        """SIGKILL a component's whole process group at once, as a lost node would end it (no
+        clean-up code runs), and wait until none of its processes is left; ``revive`` starts it again."""
+        component = self.components[name]
+        assert component.proc is not None, f"{name} was never started"
+        assert component.proc.poll() is None, f"{name} is not running"
+        pgid = component.proc.pid
+        os.killpg(pgid, signal.SIGKILL)
         component.proc.wait()
+        deadline = time.monotonic() + timeout
+        while _group_members(pgid):
+            if time.monotonic() > deadline:
+                raise DeploymentError(f"{name}: processes {_group_members(pgid)} outlived SIGKILL")
+            time.sleep(0.05)
+
+    def revive(self, name: str) -> None:
+        """Start a stopped or killed component again, with the same command, environment and log."""
+        component = self.components[name]
+        assert component.proc is None or component.proc.poll() is not None, f"{name} is still running"
         self.start_component(component)
+
+    def open_files(self, name: str) -> list[str]:
+        """The paths of the files the processes of a component hold open now (``/proc/<pid>/fd``)."""
+        paths = []
+        for pid in _group_members(self.components[name].pid):
+            with contextlib.suppress(OSError):  # the process ended, or closed a file, meanwhile
+                for fd in Path(f"/proc/{pid}/fd").iterdir():
+                    with contextlib.suppress(OSError):
+                        paths.append(os.readlink(fd))
+        return paths
+
+    def live_triggerer_jobs(self) -> set[int]:
+        """The ids of the TriggererJobs whose heartbeat is recent (REST API; a killed triggerer's
+        job stays listed until ``[triggerer] triggerer_health_check_threshold`` has passed)."""
+        jobs = self.api.ok(
+            "GET", "/jobs", params={"job_type": "TriggererJob", "is_alive": "true", "limit": 100}
+        )
+        return {int(job["id"]) for job in jobs["jobs"]}
 
     def dead_components(self) -> list[str]:
         return [
@@ -129,6 +171,21 @@ class Deployment:
         with contextlib.suppress(Exception):
             self.db.stop()
         _close_reaper(self.reaper)
+
+
+def _group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of process group ``pgid``."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            state, _ppid, group = (entry / "stat").read_text().rsplit(") ", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue
+        if int(group) == pgid and state != "Z":
+            members.append(int(entry.name))
+    return members
 
 
 def _tell_reaper(reaper: subprocess.Popen[bytes], line: str) -> None:
@@ -171,7 +228,10 @@ def _config(directory: Path, db_url: str, api_port: int) -> dict[str, str]:
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "2",
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
-            "AIRFLOW__SCHEDULER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "10",
+            # A triggerer silent for 30 s (Airflow's default) is dead: its triggers go to the other
+            # one. Not less: under this tier's load a live triggerer's heartbeat lags up to ~10 s,
+            # and a trigger taken from a live triggerer has its on_kill called there (Airflow 3.3).
+            "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "30",
             "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(processes.free_port()),
             "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",

@@ -1,0 +1,192 @@
+"""50 deferred spawns, then the triggerer running most of their triggers is SIGKILLed: the other
+triggerer takes them over, every task succeeds on its first try with its one execution's result,
+each trigger fires its TriggerEvent once, and no execution is canceled.
+
+The survivor takes the triggers once the victim's heartbeat is older than the deployment's
+``[triggerer] triggerer_health_check_threshold`` (30 s). The sleeps would outlast the test (3000 s,
+600 s at the emulator's speed); once the survivor runs all 50 triggers, the test ends them with a
+client resume (what ``kontinue resume`` does). They end after the takeover by construction,
+however long the 50 spawns and the takeover take on a loaded machine, and the test waits for
+nothing longer than that.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime
+
+import pytest
+
+from airflow_provider_kontinue.client import Execution, ExecutionPhase, KontinueClient
+from airflow_provider_kontinue.operators.naming import ANNOTATION_TI_KEY, execution_name, ti_key
+from tests.deployment.conftest import Slot
+from tests.support.airflow_api import AirflowApi, wait_until
+from tests.support.deployment import TRIGGERERS, Deployment
+from tests.support.figures import record_figure
+
+TASKS = 50
+LEFT_DEFERRED = frozenset({"success", "failed", "up_for_retry", "up_for_reschedule", "skipped"})
+"""States a task may not reach while its execution sleeps (it runs, then defers, then waits)."""
+TRIGGER_LOG = re.compile(r"/task_id=(?P<task>[^/]+)/attempt=1\.log\.trigger\.(?P<job>\d+)\.log$")
+
+
+def running_triggers(deployment: Deployment, triggerer: str, dag_id: str) -> dict[str, int]:
+    """The tasks of ``dag_id`` whose trigger runs in ``triggerer`` now, each with its TriggererJob id.
+
+    A triggerer opens a trigger's log file (``<task log>.trigger.<job id>.log``) at the trigger's
+    first line ("kontinue: waiting for execution ...") and closes it when the trigger ends, so the
+    files its processes hold open are the triggers it runs. They also tie the OS process to its job
+    id: the REST API names a trigger's triggerer by job id only, with no pid.
+    """
+    running = {}
+    for path in deployment.open_files(triggerer):
+        match = TRIGGER_LOG.search(path)
+        if match and f"/dag_id={dag_id}/" in path:
+            running[match["task"]] = int(match["job"])
+    return running
+
+
+def assigned_triggers(api: AirflowApi, dag_id: str, run_id: str) -> dict[str, int | None]:
+    """Deferred task → the TriggererJob its trigger is assigned to (REST API), as the UI shows it.
+
+    Fails the test at once if a task ended, or failed a try, while its execution still sleeps.
+    """
+    instances = api.task_instances(dag_id, run_id)
+    left = {ti["task_id"]: ti["state"] for ti in instances if ti["state"] in LEFT_DEFERRED}
+    if left:
+        pytest.fail(f"tasks left DEFERRED before their executions ended: {left}")
+    return {
+        ti["task_id"]: (ti.get("trigger") or {}).get("triggerer_id")
+        for ti in instances
+        if ti["state"] == "deferred"
+    }
+
+
+def executions_by_task(kontinue: KontinueClient, dag_id: str, run_id: str) -> dict[str, list[Execution]]:
+    """Every execution in the test's namespace, by the task instance its annotation names."""
+    by_key: dict[str, list[Execution]] = {}
+    for execution in kontinue.list():
+        by_key.setdefault(execution.annotations.get(ANNOTATION_TI_KEY, ""), []).append(execution)
+    tasks = {ti_key(dag_id, f"sleep_{index}", run_id, -1): f"sleep_{index}" for index in range(TASKS)}
+    assert set(by_key) == set(tasks), f"executions of other task instances: {set(by_key) - set(tasks)}"
+    return {tasks[key]: executions for key, executions in by_key.items()}
+
+
+def epoch(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+
+
+@pytest.mark.timeout(900)  # the first test of a session also starts the deployment
+def test_a_sigkilled_triggerer_hands_its_50_deferred_spawns_to_the_other_and_all_succeed_once(
+    slot: Slot, kontinue: KontinueClient
+) -> None:
+    deployment, api = slot.deployment, slot.deployment.api
+    dag_id = slot.write_dag("deferred_sleepers", tasks=TASKS, duration="3000s")
+    run_id = api.trigger(dag_id)
+    tasks = {f"sleep_{index}" for index in range(TASKS)}
+
+    def all_running() -> dict[str, dict[str, int]] | None:
+        assigned = assigned_triggers(api, dag_id, run_id)
+        if set(assigned) != tasks:
+            return None
+        running = {name: running_triggers(deployment, name, dag_id) for name in TRIGGERERS}
+        ran = [(task, job) for triggers in running.values() for task, job in triggers.items()]
+        # Each trigger runs, in one triggerer only, the one the REST API says it is assigned to.
+        return running if sorted(ran) == sorted(assigned.items()) else None
+
+    running = wait_until(
+        all_running, timeout=420, what=f"all {TASKS} spawns to be deferred with their triggers running"
+    )
+    victim = max(TRIGGERERS, key=lambda name: len(running[name]))
+    survivor = next(name for name in TRIGGERERS if name != victim)
+    moved = set(running[victim])
+    (victim_job,) = set(running[victim].values())
+    (survivor_job,) = deployment.live_triggerer_jobs() - {victim_job}
+    sleeping = executions_by_task(kontinue, dag_id, run_id)
+    assert {task: [e.phase for e in found] for task, found in sleeping.items()} == {
+        task: [ExecutionPhase.SUSPENDED] for task in tasks
+    }
+
+    killed_at = time.time()
+    try:
+        deployment.kill(victim)
+
+        def taken_over() -> bool:
+            assigned = assigned_triggers(api, dag_id, run_id)
+            on_survivor = assigned == dict.fromkeys(tasks, survivor_job)
+            return on_survivor and running_triggers(deployment, survivor, dag_id) == assigned
+
+        wait_until(
+            taken_over, timeout=120, what=f"{survivor} (job {survivor_job}) to run all {TASKS} triggers"
+        )
+        takeover_s = time.time() - killed_at
+        # Nothing ended while the victim's triggers moved: no execution was canceled, none completed.
+        still = executions_by_task(kontinue, dag_id, run_id)
+        assert {task: [e.phase for e in found] for task, found in still.items()} == {
+            task: [ExecutionPhase.SUSPENDED] for task in tasks
+        }
+        for found in still.values():
+            assert kontinue.resume_execution(found[0]), f"{found[0].name} had no sleep to end"
+
+        assert api.wait_for_run(dag_id, run_id, timeout=240) == "success"
+        instances = api.task_instances(dag_id, run_id)
+        assert sorted((ti["task_id"], ti["state"], ti["try_number"]) for ti in instances) == sorted(
+            (task, "success", 1) for task in tasks
+        )
+        last_success_s = max(epoch(ti["end_date"]) for ti in instances) - killed_at
+
+        # Exactly one execution per task instance, the one its name derives from, Completed: never
+        # canceled (no on_kill ran) and never spawned again (no second try).
+        final = executions_by_task(kontinue, dag_id, run_id)
+        assert not [e.name for found in final.values() for e in found if e.phase == ExecutionPhase.CANCELED]
+        assert {task: [(e.name, e.phase) for e in found] for task, found in final.items()} == {
+            task: [(execution_name(dag_id, task, run_id), ExecutionPhase.COMPLETED)] for task in tasks
+        }
+        for task, (execution,) in final.items():
+            assert api.xcom(dag_id, run_id, task, key="execution_name") == execution.name
+            assert api.xcom(dag_id, run_id, task) == execution.result == "slept 3000s"
+
+        # "Each TriggerEvent fires once": Airflow keeps no record of events, and a second event of
+        # a trigger would not show on the task instance (Trigger.submit_event resumes only DEFERRED
+        # task instances: try_number and state stay the same). What does show is the trigger log:
+        # each triggerer writes a trigger's lines into its own file (<task log>.trigger.<job id>.log),
+        # and the task log (REST API, as the UI reads it once the task is done) joins the task's
+        # file and every triggerer's. The trigger logs "execution X is Completed" right before it
+        # yields its only event, and the triggerer "Trigger fired event" when it takes it. So: a
+        # moved trigger started in both triggerers ("waiting for execution X": twice), one copy
+        # fired (once), none was killed (no on_kill), and the task resumed once (execute_complete's
+        # "execution X ended Completed").
+        def logs() -> dict[str, str] | None:
+            read = {task: api.task_log(dag_id, run_id, task, 1) for task in sorted(tasks)}
+            ended = all(f"execution {final[task][0].name} ended Completed" in read[task] for task in tasks)
+            return read if ended else None
+
+        read = wait_until(logs, timeout=60, what="every task's resumed run in its task log")
+        for task in sorted(tasks):
+            name, log = final[task][0].name, read[task]
+            files = [
+                f".trigger.{survivor_job}.log",
+                *([f".trigger.{victim_job}.log"] if task in moved else []),
+            ]
+            assert all(file in log for file in files), (task, files, log)
+            counts = (
+                log.count(f"kontinue: waiting for execution {name} in namespace"),
+                log.count(f"kontinue: execution {name} is Completed"),
+                log.count("Trigger fired event"),
+                log.count("invoking on_kill"),
+                log.count(f"kontinue: execution {name} ended Completed"),
+            )
+            assert counts == (2 if task in moved else 1, 1, 1, 0, 1), (task, counts, log)
+    finally:
+        # Later tests of the session get two triggerers again.
+        deployment.revive(victim)
+        wait_until(
+            lambda: len(deployment.live_triggerer_jobs() - {victim_job}) >= len(TRIGGERERS),
+            timeout=120,
+            what=f"{victim} to be back as a live triggerer",
+        )
+    record_figure("triggerer_kill_50_moved", len(moved))
+    record_figure("triggerer_kill_50_takeover_s", takeover_s)
+    record_figure("triggerer_kill_50_last_success_s", last_success_s)
+    print(f"moved {len(moved)} triggers; takeover {takeover_s:.1f} s; last success {last_success_s:.1f} s")
