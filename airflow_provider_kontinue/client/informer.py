@@ -90,6 +90,8 @@ class Mailbox:
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await asyncio.wait_for(self._waiter, timeout)
+            except asyncio.TimeoutError:  # the builtin from Python 3.11 on; made so on 3.10 too
+                raise TimeoutError(f"no change within {timeout}s") from None
             finally:
                 self._waiter = None
         assert self._items  # put() adds before it wakes the one consumer
