@@ -45,6 +45,8 @@ from benchmarks.figures import emit, progress, require
 from kontinue_sandbox.controlplane import ControlPlane
 
 NS, FEW, MANY = "memory", 1000, 5000
+NAMES = [f"mem-{i:04d}" for i in range(MANY)]
+"""One Executing execution per wait, in each namespace the measurements use."""
 TRIGGER_BASE = "import airflow.triggers.base"
 PROVIDER_TRIGGERS = (
     "import airflow_provider_kontinue.triggers.execution, airflow_provider_kontinue.triggers.suspension, "
@@ -76,10 +78,9 @@ def measure_waits(kubeconfig: str, namespace: str, burst: bool) -> None:
     time, each thousand following the watch before the next starts (triggers assigned over time).
     """
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    names = [f"mem-{i:04d}" for i in range(MANY)]
     conn_id = "kontinue_memory"
     os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = connection_json(kubeconfig, namespace)
-    events: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    events: dict[str, list[dict[str, Any]]] = {name: [] for name in NAMES}
 
     async def wait(trigger: KontinueExecutionTrigger) -> None:
         async for event in trigger.run():
@@ -98,7 +99,7 @@ def measure_waits(kubeconfig: str, namespace: str, burst: bool) -> None:
                 name=name, namespace=namespace, kontinue_conn_id=conn_id, stream_logs=False
             )
             loop.loop.call_soon_threadsafe(run_in_loop, trigger)
-        expected = names.index(batch[-1]) + 1
+        expected = NAMES.index(batch[-1]) + 1
         while True:
             subscribers, reading, _ = loop.run(hub_state(namespace))
             if subscribers == expected and not reading:
@@ -109,9 +110,9 @@ def measure_waits(kubeconfig: str, namespace: str, burst: bool) -> None:
         return psutil.Process().memory_info().rss / 1024
 
     progress(f"{FEW} waits")
-    few = start(names[:FEW])
+    few = start(NAMES[:FEW])
     progress(f"{MANY} waits" + (" (the last 4,000 at once)" if burst else ", 1,000 at a time"))
-    steps = [names[FEW:]] if burst else [names[i : i + FEW] for i in range(FEW, MANY, FEW)]
+    steps = [NAMES[FEW:]] if burst else [NAMES[i : i + FEW] for i in range(FEW, MANY, FEW)]
     many = [start(step) for step in steps][-1]
     emit("rss_kib_per_wait_burst" if burst else "rss_kib_per_wait", (many - few) / (MANY - FEW), "KiB")
 
@@ -124,7 +125,7 @@ def measure_waits(kubeconfig: str, namespace: str, burst: bool) -> None:
                     lambda name: custom.patch_namespaced_custom_object_status(
                         GROUP, VERSION, namespace, "executions", name, {"status": {"phase": "Completed"}}
                     ),
-                    names,
+                    NAMES,
                 )
             )
     deadline = time.monotonic() + 60
@@ -142,7 +143,7 @@ def waits_rss_kib_per_wait() -> None:
     with ControlPlane() as plane, plane.api_client() as api:
         for mode in ("steps", "burst"):
             namespace = f"{NS}-{mode}"
-            executing_namespace(api, namespace, [f"mem-{i:04d}" for i in range(MANY)])
+            executing_namespace(api, namespace, NAMES)
             child = [sys.executable, "-m", "benchmarks.bench_memory", "waits", str(plane.kubeconfig)]
             subprocess.run([*child, namespace, mode], check=True)
 

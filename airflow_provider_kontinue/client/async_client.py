@@ -90,6 +90,10 @@ class AsyncKontinueClient(ClientBase):
         """Run one shared operation under this client's deadline and cancellation."""
         return await self._driver.run(op, self._context.start())
 
+    def _iterate(self, op: Op[Any]) -> AsyncIterator[Any]:
+        """Run one shared operation that emits values (a watch, a log, pages), yielding them."""
+        return self._driver.iterate(op, self._context.start())
+
     async def close(self) -> None:
         """Close this client's connections (and the ``kube_client()`` it made, if any); a client
         derived with ``with_namespace`` / ``with_timeout`` leaves that to its original."""
@@ -270,7 +274,7 @@ class AsyncKontinueClient(ClientBase):
         """The logs of the Job's first pod, as an async stream of lines (``follow=True`` keeps it
         open). Errors (no pods, forbidden) are raised here, not on the first read."""
         options = PodLogOptions.coerce(opts)
-        lines = self._driver.iterate(job_logs(self._ns(namespace), job, options), self._context.start())
+        lines = self._iterate(job_logs(self._ns(namespace), job, options))
         await anext(lines)  # the "opened" marker
         return AsyncLogStream(lines)
 
@@ -287,7 +291,7 @@ class AsyncKontinueClient(ClientBase):
         stream hands over a fresh list as one ``RELISTED`` change. Errors (forbidden, unknown kind)
         are raised here; close the stream with ``aclose``, or use it as an async context manager."""
         op = watch_objects(model, self._ns(namespace), label_selector, field_selector)
-        items = self._driver.iterate(op, self._context.start())
+        items = self._iterate(op)
         await anext(items)  # the "opened" marker: the watch is established
         return AsyncChangeStream(items)
 
@@ -295,7 +299,7 @@ class AsyncKontinueClient(ClientBase):
         """Follow the execution's tree: ``updates()`` yields a full tree after every change,
         ``errors()`` the problems met on the way, ``stop()`` ends it (Go's ``WatchTree``)."""
         op = watch_tree(self._ns(namespace, execution), self._name(execution))
-        return AsyncTreeWatcher(self._driver.iterate(op, self._context.start()))
+        return AsyncTreeWatcher(self._iterate(op))
 
 
 class AsyncLogStream:

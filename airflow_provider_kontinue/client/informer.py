@@ -387,7 +387,7 @@ class Informer(Generic[R]):
 
         if len(batch) >= LIST_THRESHOLD:
             op = list_named(self.model, namespace, set(batch))
-            async for page in client._driver.iterate(op, client._context.start()):
+            async for page in client._iterate(op):
                 for name, obj in page.items():  # answered while the next page is read
                     answer(name, obj)
                 del page

@@ -98,6 +98,10 @@ class KontinueClient(ClientBase):
         """Run one shared operation under this client's deadline and cancellation."""
         return self._driver.run(op, self._context.start())
 
+    def _iterate(self, op: Op[Any]) -> Iterator[Any]:
+        """Run one shared operation that emits values (a watch, a log), yielding them."""
+        return self._driver.iterate(op, self._context.start())
+
     def close(self) -> None:
         """Close this client's connections (and the ``kube_client()`` it made, if any); a client
         derived with ``with_namespace`` / ``with_timeout`` leaves that to its original."""
@@ -279,7 +283,7 @@ class KontinueClient(ClientBase):
         it as a context manager.
         """
         options = PodLogOptions.coerce(opts)
-        lines = self._driver.iterate(job_logs(self._ns(namespace), job, options), self._context.start())
+        lines = self._iterate(job_logs(self._ns(namespace), job, options))
         return LogStream(lines)
 
     def watch(
@@ -295,7 +299,7 @@ class KontinueClient(ClientBase):
         stream hands over a fresh list as one ``RELISTED`` change. Errors (forbidden, unknown kind)
         are raised here; close the stream, or use it as a context manager."""
         op = watch_objects(model, self._ns(namespace), label_selector, field_selector)
-        return ChangeStream(self._driver.iterate(op, self._context.start()))
+        return ChangeStream(self._iterate(op))
 
     def watch_tree(self, execution: Execution | str, *, namespace: str | None = None) -> TreeWatcher:
         """Follow the execution's tree: ``updates()`` yields a full tree after every change,

@@ -31,7 +31,7 @@ async def _pages(plane: ControlPlane, namespace: str, names: list[str]) -> list[
     """The names ``list_named`` hands on, page by page."""
     async with await AsyncKontinueClient.connect(plane.kubeconfig, namespace=namespace) as client:
         op = watch_module.list_named(Execution, namespace, names)
-        return [set(page) async for page in client._driver.iterate(op, client._context.start())]
+        return [set(page) async for page in client._iterate(op)]
 
 
 async def _first_reads(plane: ControlPlane, namespace: str, names: list[str]) -> tuple[Any, dict[str, int]]:
