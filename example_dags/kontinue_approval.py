@@ -3,6 +3,12 @@
 The ``deploy`` Function suspends itself on a Manual suspension ("approve?") half way. Here a task
 approves it; in real life a person would (``kubectl patch ksusp ...``, the kontinue UI, or an
 Airflow human-in-the-loop task before the resume).
+
+This flow is sequential (the spawn returns at once) so that ``airflow dags test`` runs it. When the
+spawn should wait for the rollout itself (``deferrable=True``), nothing downstream of it runs before
+the rollout ends: run the sensor in parallel instead and name the spawn, not the execution,
+``KontinueSuspensionSensor(task_id="approval_requested", spawned_by="deploy", deferrable=True)``,
+with ``approve`` after the sensor (docs/airflow.md, "An approval while the spawn waits").
 """
 
 from __future__ import annotations

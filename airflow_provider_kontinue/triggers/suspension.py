@@ -10,6 +10,12 @@ execution also notices an execution that ends without ever suspending, so the wa
 passed; ``until="resumed"`` once it is ``Completed`` (resumed). The event payload:
 ``{"status": "done" | "ended" | "timeout" | "error", "suspension", "phase", "message",
 "execution", "execution_phase", "namespace"}``; ``ended`` means the execution ended first.
+
+An execution that does not exist yet is waited for, not an error: a sensor that runs in parallel
+with the spawn that creates it (``spawned_by``) may well start first. The wait logs that once,
+follows the execution's creation through the shared watch, and its timeout says the execution
+never appeared. An execution that existed and is then deleted (live and archived) ends the wait
+with an error.
 """
 
 from __future__ import annotations
@@ -101,6 +107,22 @@ def decide(
     return None
 
 
+def not_created_yet(wait: SuspensionWait) -> str:
+    """The log line of a wait whose execution does not exist (yet)."""
+    return (
+        f"execution {wait.execution_name} does not exist yet in namespace {wait.namespace}; waiting "
+        "for it to be created (by its spawn) until the sensor's timeout"
+    )
+
+
+@dataclass
+class _Progress:
+    """What a wait by execution learned, across the reconnects of ``resilient``."""
+
+    seen: bool = False  # the execution existed at some point
+    told_missing: bool = False  # the "does not exist yet" line was logged
+
+
 def suspensions_of(tree: ExecutionTree, execution_name: str) -> list[Suspension]:
     """The direct child suspensions of ``execution_name`` in ``tree``."""
     found = []
@@ -114,10 +136,22 @@ def suspensions_of(tree: ExecutionTree, execution_name: str) -> list[Suspension]
 async def wait_for_suspension(wait: SuspensionWait, make_client: ClientMaker, logger: Any) -> dict[str, Any]:
     """Wait as ``wait`` says and return the outcome payload; never raises for a remote problem."""
     what = wait.suspension_name or f"a suspension of {wait.execution_name}"
+    progress = _Progress()
+
+    def timed_out() -> dict[str, Any]:
+        message = f"the deadline passed waiting for {what}"
+        if wait.execution_name and not progress.seen:
+            message += f" (execution {wait.execution_name} was never created in namespace {wait.namespace})"
+        return wait.payload("timeout", message=message)
+
     return await resilient(
-        lambda: _by_name(wait, make_client) if wait.suspension_name else _by_execution(wait, make_client),
+        lambda: (
+            _by_name(wait, make_client)
+            if wait.suspension_name
+            else _by_execution(wait, make_client, progress, logger)
+        ),
         remaining=wait.remaining,
-        on_timeout=lambda: wait.payload("timeout", message=f"the deadline passed waiting for {what}"),
+        on_timeout=timed_out,
         on_error=lambda message: wait.payload("error", message=message),
         what=what,
         logger=logger,
@@ -148,7 +182,9 @@ async def _by_name(wait: SuspensionWait, make_client: ClientMaker) -> dict[str, 
                 suspension = change.object
 
 
-async def _by_execution(wait: SuspensionWait, make_client: ClientMaker) -> dict[str, Any]:
+async def _by_execution(
+    wait: SuspensionWait, make_client: ClientMaker, progress: _Progress, logger: Any
+) -> dict[str, Any]:
     parent = wait.execution_name
     assert parent is not None
     mailbox = Mailbox()  # one for both kinds
@@ -167,24 +203,36 @@ async def _by_execution(wait: SuspensionWait, make_client: ClientMaker) -> dict[
         suspensions: dict[str, Suspension] = {}
         execution: Execution | None = None
 
-        async def reread() -> None:
+        async def reread() -> bool:
+            """Read the execution's tree; ``False``: the execution does not exist (yet)."""
             nonlocal execution
             try:
                 tree = await sub.client.get_tree(parent, namespace=wait.namespace)
             except NotFoundError:
-                raise NotFoundError(
-                    f"execution {parent!r} not found in namespace {wait.namespace!r}",
-                    resource="executions",
-                    namespace=wait.namespace,
-                    name=parent,
-                ) from None
+                if progress.seen:  # it existed: deleted, live and archived
+                    raise NotFoundError(
+                        f"execution {parent!r} not found in namespace {wait.namespace!r} (it was deleted)",
+                        resource="executions",
+                        namespace=wait.namespace,
+                        name=parent,
+                    ) from None
+                if not progress.told_missing:
+                    progress.told_missing = True
+                    logger.info("kontinue: %s", not_created_yet(wait))
+                suspensions.clear()
+                execution = None
+                return False
+            if not progress.seen and progress.told_missing:
+                logger.info("kontinue: execution %s now exists; waiting for its suspension", parent)
+            progress.seen = True
             suspensions.clear()
             suspensions.update({s.name: s for s in suspensions_of(tree, parent)})
             node = tree.find(parent)
             execution = node.execution() if node is not None else None
+            return True
 
         try:
-            await reread()
+            exists = await reread()
         except NotFoundError as err:
             return wait.payload("error", message=str(err))
         while True:
@@ -193,8 +241,15 @@ async def _by_execution(wait: SuspensionWait, make_client: ClientMaker) -> dict[
                 return outcome
             change = await sub.next(timeout=wait.remaining())  # the shared mailbox: both kinds
             changed: Any = change.object  # a Suspension or an Execution
-            if change.type == "RELISTED" or (isinstance(changed, Execution) and change.type == "DELETED"):
-                await reread()
+            if (
+                change.type == "RELISTED"
+                or (isinstance(changed, Execution) and change.type == "DELETED")
+                or (isinstance(changed, Execution) and not exists)  # created: read its tree once
+            ):
+                try:
+                    exists = await reread()
+                except NotFoundError as err:
+                    return wait.payload("error", message=str(err))
             elif isinstance(changed, Execution):
                 execution = changed
             elif isinstance(changed, Suspension):
