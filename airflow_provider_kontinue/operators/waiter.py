@@ -30,7 +30,7 @@ from airflow_provider_kontinue.links.execution import (
     XCOM_EXECUTION_NAMESPACE,
     XCOM_EXECUTION_URL,
 )
-from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
+from airflow_provider_kontinue.triggers.execution import XCOM_DEFERRED_TRY, KontinueExecutionTrigger
 from airflow_provider_kontinue.triggers.execution_wait import ExecutionWait, payload_for, wait_for_execution
 
 if TYPE_CHECKING:
@@ -143,6 +143,8 @@ class ExecutionWaiter(BaseOperator):
             if wait.deadline is not None:
                 timeout = timedelta(seconds=max(0.0, wait.deadline - time.time())) + DEFER_TIMEOUT_PAD
             self.log.info("kontinue: deferring until execution %s ends", wait.name)
+            ti = context["ti"]
+            ti.xcom_push(key=XCOM_DEFERRED_TRY, value=ti.try_number)
             self.defer(trigger=trigger, method_name="execute_complete", timeout=timeout)
         self.log.info("kontinue: waiting in the worker until execution %s ends", wait.name)
         return self.finish(context, run_sync_wait(hook, wait, self.log))

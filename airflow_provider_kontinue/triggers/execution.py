@@ -10,8 +10,11 @@ trigger's log, which Airflow shows in the task log. One ``TriggerEvent`` ends it
 
 When a user marks the deferred task failed or success, or clears it, Airflow 3.3 calls
 :meth:`on_kill`: the execution is canceled (``cancel_on_kill``), so no remote work runs on for a
-task nobody waits for. A triggerer restart or a trigger moving to another triggerer does not
-call it, and the execution goes on.
+task nobody waits for. A triggerer restart does not call it, and the execution goes on. Airflow
+3.3 does call it when it moves a trigger away from a live triggerer whose heartbeat lagged (there
+the move looks like a user's action), so before it cancels anything the trigger checks that its
+task instance left DEFERRED, or is deferred by a newer try (the operator writes the try that
+deferred to XCom ``kontinue_deferred_try``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,28 @@ from airflow_provider_kontinue.triggers.resilient import connection_client
 ON_KILL_TIMEOUT = 20.0
 """Seconds the cancel on kill may take; below Airflow's ``[triggerer] on_kill_timeout`` (30 s)."""
 KILL_MESSAGE = "Canceled by Airflow: the waiting task was killed"
+XCOM_DEFERRED_TRY = "kontinue_deferred_try"
+"""XCom key: the try number that deferred on this trigger, written by the operator as it defers.
+
+A new try clears the task instance's XComs as it starts, so the value names the try that waits now."""
+
+
+async def still_deferred_in(ti: Any) -> bool:
+    """Whether task instance ``ti`` is DEFERRED now, by the same try, as the triggerer's API says."""
+    # Imported on kill only: none of it is part of what a waiting trigger loads.
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+    from airflow.sdk.execution_time.xcom import XCom
+    from asgiref.sync import sync_to_async
+
+    deferred = await sync_to_async(RuntimeTaskInstance.get_ti_count)(
+        ti.dag_id, map_index=ti.map_index, task_ids=[ti.task_id], run_ids=[ti.run_id], states=["deferred"]
+    )
+    if not deferred:
+        return False
+    waiting = await sync_to_async(XCom.get_one)(
+        key=XCOM_DEFERRED_TRY, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index
+    )
+    return bool(waiting == ti.try_number)
 
 
 class KontinueExecutionTrigger(BaseTrigger):
@@ -129,7 +154,7 @@ class KontinueExecutionTrigger(BaseTrigger):
     async def on_kill(self) -> None:
         """The task was killed while deferred (marked failed/success, or cleared): cancel the
         execution, unless the trigger already fired or ``cancel_on_kill`` is off."""
-        if self._fired or not self.cancel_on_kill:
+        if self._fired or not self.cancel_on_kill or await self._moved():
             return
         hook = KontinueAsyncHook(self.kontinue_conn_id, self.namespace)
         try:
@@ -145,3 +170,19 @@ class KontinueExecutionTrigger(BaseTrigger):
             self.log.warning("kontinue: could not cancel execution %s on kill: %s", self.name, err)
         finally:
             await hook.aclose()
+
+    async def _moved(self) -> bool:
+        """Whether this trigger was only taken away from this triggerer: its task instance is
+        still DEFERRED by the try that deferred, so its trigger runs on elsewhere and nothing is
+        canceled. Unknown (no task instance, the triggerer's API failing) counts as killed."""
+        ti = getattr(self, "task_instance", None)
+        if ti is None:
+            return False
+        try:
+            moved = await still_deferred_in(ti)
+        except Exception as err:  # the triggerer's own API: whatever it raises, cancel as asked
+            self.log.warning("kontinue: could not read the state of task %s: %s", ti.task_id, err)
+            return False
+        if moved:
+            self.log.info("kontinue: the trigger moved to another triggerer; execution %s goes on", self.name)
+        return moved

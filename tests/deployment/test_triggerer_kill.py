@@ -12,69 +12,19 @@ nothing longer than that.
 
 from __future__ import annotations
 
-import re
 import time
-from datetime import datetime
 
 import pytest
 
-from airflow_provider_kontinue.client import Execution, ExecutionPhase, KontinueClient
-from airflow_provider_kontinue.operators.naming import ANNOTATION_TI_KEY, execution_name, ti_key
+from airflow_provider_kontinue.client import ExecutionPhase, KontinueClient
+from airflow_provider_kontinue.operators.naming import execution_name
 from tests.deployment.conftest import Slot
-from tests.support.airflow_api import AirflowApi, wait_until
-from tests.support.deployment import TRIGGERERS, Deployment
+from tests.support.airflow_api import wait_until
+from tests.support.deployed_triggers import assigned_triggers, epoch, executions_by_task, running_triggers
+from tests.support.deployment import TRIGGERERS
 from tests.support.figures import record_figure
 
 TASKS = 50
-LEFT_DEFERRED = frozenset({"success", "failed", "up_for_retry", "up_for_reschedule", "skipped"})
-"""States a task may not reach while its execution sleeps (it runs, then defers, then waits)."""
-TRIGGER_LOG = re.compile(r"/task_id=(?P<task>[^/]+)/attempt=1\.log\.trigger\.(?P<job>\d+)\.log$")
-
-
-def running_triggers(deployment: Deployment, triggerer: str, dag_id: str) -> dict[str, int]:
-    """The tasks of ``dag_id`` whose trigger runs in ``triggerer`` now, each with its TriggererJob id.
-
-    A triggerer opens a trigger's log file (``<task log>.trigger.<job id>.log``) at the trigger's
-    first line ("kontinue: waiting for execution ...") and closes it when the trigger ends, so the
-    files its processes hold open are the triggers it runs. They also tie the OS process to its job
-    id: the REST API names a trigger's triggerer by job id only, with no pid.
-    """
-    running = {}
-    for path in deployment.open_files(triggerer):
-        match = TRIGGER_LOG.search(path)
-        if match and f"/dag_id={dag_id}/" in path:
-            running[match["task"]] = int(match["job"])
-    return running
-
-
-def assigned_triggers(api: AirflowApi, dag_id: str, run_id: str) -> dict[str, int | None]:
-    """Deferred task → the TriggererJob its trigger is assigned to (REST API), as the UI shows it.
-
-    Fails the test at once if a task ended, or failed a try, while its execution still sleeps.
-    """
-    instances = api.task_instances(dag_id, run_id)
-    left = {ti["task_id"]: ti["state"] for ti in instances if ti["state"] in LEFT_DEFERRED}
-    if left:
-        pytest.fail(f"tasks left DEFERRED before their executions ended: {left}")
-    return {
-        ti["task_id"]: (ti.get("trigger") or {}).get("triggerer_id")
-        for ti in instances
-        if ti["state"] == "deferred"
-    }
-
-
-def executions_by_task(kontinue: KontinueClient, dag_id: str, run_id: str) -> dict[str, list[Execution]]:
-    """Every execution in the test's namespace, by the task instance its annotation names."""
-    by_key: dict[str, list[Execution]] = {}
-    for execution in kontinue.list():
-        by_key.setdefault(execution.annotations.get(ANNOTATION_TI_KEY, ""), []).append(execution)
-    tasks = {ti_key(dag_id, f"sleep_{index}", run_id, -1): f"sleep_{index}" for index in range(TASKS)}
-    assert set(by_key) == set(tasks), f"executions of other task instances: {set(by_key) - set(tasks)}"
-    return {tasks[key]: executions for key, executions in by_key.items()}
-
-
-def epoch(timestamp: str) -> float:
-    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
 @pytest.mark.timeout(900)  # the first test of a session also starts the deployment
@@ -103,7 +53,7 @@ def test_a_sigkilled_triggerer_hands_its_50_deferred_spawns_to_the_other_and_all
     moved = set(running[victim])
     (victim_job,) = set(running[victim].values())
     (survivor_job,) = deployment.live_triggerer_jobs() - {victim_job}
-    sleeping = executions_by_task(kontinue, dag_id, run_id)
+    sleeping = executions_by_task(kontinue, dag_id, run_id, tasks)
     assert {task: [e.phase for e in found] for task, found in sleeping.items()} == {
         task: [ExecutionPhase.SUSPENDED] for task in tasks
     }
@@ -122,7 +72,7 @@ def test_a_sigkilled_triggerer_hands_its_50_deferred_spawns_to_the_other_and_all
         )
         takeover_s = time.time() - killed_at
         # Nothing ended while the victim's triggers moved: no execution was canceled, none completed.
-        still = executions_by_task(kontinue, dag_id, run_id)
+        still = executions_by_task(kontinue, dag_id, run_id, tasks)
         assert {task: [e.phase for e in found] for task, found in still.items()} == {
             task: [ExecutionPhase.SUSPENDED] for task in tasks
         }
@@ -138,7 +88,7 @@ def test_a_sigkilled_triggerer_hands_its_50_deferred_spawns_to_the_other_and_all
 
         # Exactly one execution per task instance, the one its name derives from, Completed: never
         # canceled (no on_kill ran) and never spawned again (no second try).
-        final = executions_by_task(kontinue, dag_id, run_id)
+        final = executions_by_task(kontinue, dag_id, run_id, tasks)
         assert not [e.name for found in final.values() for e in found if e.phase == ExecutionPhase.CANCELED]
         assert {task: [(e.name, e.phase) for e in found] for task, found in final.items()} == {
             task: [(execution_name(dag_id, task, run_id), ExecutionPhase.COMPLETED)] for task in tasks

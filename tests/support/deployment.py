@@ -7,7 +7,8 @@ sharing one generated configuration (environment variables: the DB URL, a Fernet
 secret, the Execution API URL). A component that fails to start raises ``DeploymentError`` naming
 the component, the cause and its log tail. A reaper process (``tests.support.reaper``) kills every
 process group and removes the folder if pytest dies; ``stop`` does the same in order. A test may
-SIGKILL one component (``Deployment.kill``) and start it again (``Deployment.revive``).
+SIGKILL one component (``Deployment.kill``) and start it again (``Deployment.revive``), or stop
+it for a while (``Deployment.pause``, SIGSTOP) and let it go on (``Deployment.unpause``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import IO
 
 import httpx
+import psycopg2
 
 from kontinue_sandbox import processes
 from kontinue_sandbox.errors import log_tail
@@ -137,6 +139,15 @@ class Deployment:
         assert component.proc is None or component.proc.poll() is not None, f"{name} is still running"
         self.start_component(component)
 
+    def pause(self, name: str) -> None:
+        """SIGSTOP a component's process group: alive but doing nothing, its heartbeat lagging (a
+        process starved of CPU, or its node stalled) until ``unpause``."""
+        os.killpg(self.components[name].pid, signal.SIGSTOP)
+
+    def unpause(self, name: str) -> None:
+        """SIGCONT a paused component: it goes on where it stopped."""
+        os.killpg(self.components[name].pid, signal.SIGCONT)
+
     def open_files(self, name: str) -> list[str]:
         """The paths of the files the processes of a component hold open now (``/proc/<pid>/fd``)."""
         paths = []
@@ -241,8 +252,21 @@ def _config(directory: Path, db_url: str, api_port: int) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running(timeout: float = 240.0) -> Iterator[Deployment]:
-    """A started deployment, stopped and removed when the block ends (also on failure)."""
+def running(
+    timeout: float = 240.0,
+    *,
+    api_port: int | None = None,
+    db_url: str | None = None,
+    migrate_timeout: float = 600.0,
+) -> Iterator[Deployment]:
+    """A started deployment, stopped and removed when the block ends (also on failure).
+
+    ``api_port`` is the API server's port (default: a free one). ``db_url`` is the SQLAlchemy URL
+    every component uses instead of the started PostgreSQL server's (which still starts, and
+    stops at the end); ``migrate_timeout`` bounds ``airflow db migrate``. The tests of a failing
+    start set them (tests/deployment/test_startup_failure.py): a port taken, a database that is
+    closed or does not answer.
+    """
     directory = Path(tempfile.mkdtemp(prefix="kontinue-deployment-"))
     directory.chmod(0o755)  # the PostgreSQL server runs as nobody and must reach its data folder
     reaper = subprocess.Popen(
@@ -254,7 +278,9 @@ def running(timeout: float = 240.0) -> Iterator[Deployment]:
     _tell_reaper(reaper, f"dir {directory}")
     deployment: Deployment | None = None
     try:
-        deployment = _start(directory, reaper, timeout)
+        deployment = _start(
+            directory, reaper, timeout, api_port=api_port, db_url=db_url, migrate_timeout=migrate_timeout
+        )
         yield deployment
     finally:
         if deployment is not None:
@@ -264,32 +290,51 @@ def running(timeout: float = 240.0) -> Iterator[Deployment]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _start(directory: Path, reaper: subprocess.Popen[bytes], timeout: float) -> Deployment:
+def _start(
+    directory: Path,
+    reaper: subprocess.Popen[bytes],
+    timeout: float,
+    *,
+    api_port: int | None = None,
+    db_url: str | None = None,
+    migrate_timeout: float = 600.0,
+) -> Deployment:
     try:
         db = postgres.start(directory / "postgres")
     except Exception as err:
         raise DeploymentError(f"component postgres did not start: {err}") from err
     _tell_reaper(reaper, f"pgid {db.proc.pid}")
-    api_port = processes.free_port()
-    if not processes.port_free(api_port):
-        raise DeploymentError(f"component api-server: port {api_port} is taken")
-    env = _config(directory, db.url, api_port)
+    try:
+        return _start_airflow(
+            directory,
+            reaper,
+            timeout,
+            db,
+            api_port or processes.free_port(),
+            db_url or db.url,
+            migrate_timeout,
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):
+            db.stop()
+        raise
+
+
+def _start_airflow(
+    directory: Path,
+    reaper: subprocess.Popen[bytes],
+    timeout: float,
+    db: postgres.Postgres,
+    api_port: int,
+    db_url: str,
+    migrate_timeout: float,
+) -> Deployment:
+    # No check that api_port is free: it would race with whoever takes the port next. A port
+    # taken is the api-server's own bind error, with its log tail and the port's holder, below.
+    env = _config(directory, db_url, api_port)
     logs = directory / "logs"
     logs.mkdir()
-    migrate_log = logs / "db-migrate.log"
-    with open(migrate_log, "wb") as out:
-        migrate = subprocess.run(
-            [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            timeout=600,
-        )
-    if migrate.returncode != 0:
-        raise DeploymentError(
-            f"component db-migrate failed (exit {migrate.returncode}) against {db.url}; "
-            f"its log ({migrate_log}) ends with:\n{log_tail(migrate_log)}"
-        )
+    _migrate(env, reaper, logs / "db-migrate.log", db_url, migrate_timeout)
     airflow = str(Path(sys.executable).with_name("airflow"))
     components = {
         "api-server": Component(
@@ -309,28 +354,90 @@ def _start(directory: Path, reaper: subprocess.Popen[bytes], timeout: float) -> 
         )
     api_url = f"http://127.0.0.1:{api_port}"
     deployment = Deployment(directory, env, api_url, components, db, reaper, AirflowApi(api_url))
-    for component in components.values():
-        deployment.start_component(component)
     try:
-        _wait_ready(deployment, timeout)
-    except DeploymentError:
+        for component in components.values():
+            deployment.start_component(component)
+        _wait_ready(deployment, timeout, api_port)
+    except BaseException:
         deployment.stop()
         raise
     return deployment
 
 
-def _wait_ready(deployment: Deployment, timeout: float) -> None:
-    """Wait until the API server reports the DB, scheduler, dag-processor and both triggerers alive."""
+def _migrate(
+    env: dict[str, str], reaper: subprocess.Popen[bytes], log: Path, db_url: str, timeout: float
+) -> None:
+    """``airflow db migrate``, in its own process group, within ``timeout``: against a database
+    that accepts connections but never answers it would wait forever, without a line of output."""
+    with open(log, "wb") as out:
+        migrate = subprocess.Popen(
+            [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _tell_reaper(reaper, f"pgid {migrate.pid}")
+    try:
+        code = migrate.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        processes.stop_group(migrate.pid, grace=5.0)
+        migrate.wait()
+        raise DeploymentError(
+            f"component db-migrate did not finish within {timeout:.0f}s against {db_url} "
+            f"({_probe_db(db_url)}); its log ({log}) ends with:\n{log_tail(log)}"
+        ) from None
+    if code != 0:
+        raise DeploymentError(
+            f"component db-migrate failed (exit {code}) against {db_url}; "
+            f"its log ({log}) ends with:\n{log_tail(log)}"
+        )
+
+
+def _probe_db(db_url: str) -> str:
+    """What one short connection attempt to the database says: the cause of a migration that hangs."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    try:
+        connection = psycopg2.connect(
+            host=url.host,
+            port=url.port,
+            user=url.username,
+            dbname=url.database,
+            password=url.password,
+            connect_timeout=5,
+        )
+    except psycopg2.Error as err:
+        return f"the database does not answer: {str(err).strip()}"
+    connection.close()
+    return "the database answers a connection now"
+
+
+HEALTH_COMPONENTS = {
+    "metadatabase": ("postgres",),
+    "scheduler": ("scheduler",),
+    "dag_processor": ("dag-processor",),
+    "triggerer": TRIGGERERS,
+}
+"""The components behind each part of the API server's health report."""
+
+
+def _wait_ready(deployment: Deployment, timeout: float, api_port: int | None = None) -> None:
+    """Wait until the API server reports the DB, scheduler, dag-processor and both triggerers alive,
+    answering on ``api_port`` from its own processes (not from whatever else listens there).
+
+    A component that exits meanwhile ends the wait at once; past ``timeout`` the error names the
+    components the last answer blamed (each with its log tail), never a guess.
+    """
+    port = api_port if api_port is not None else int(deployment.api_url.rsplit(":", 1)[1])
     deadline = time.monotonic() + timeout
-    last = "no answer yet"
+    last = "the api-server has not answered yet"
+    waiting: tuple[str, ...] = ("api-server",)
     while time.monotonic() < deadline:
         for name in deployment.dead_components():
-            component = deployment.components[name]
-            assert component.proc is not None
-            raise DeploymentError(
-                f"component {name} exited with code {component.proc.returncode} while starting; "
-                f"its log ({component.log}) ends with:\n{log_tail(component.log)}"
-            )
+            raise DeploymentError(_exited(deployment, name, port))
         try:
             health = httpx.get(f"{deployment.api_url}/api/v2/monitor/health", timeout=5).json()
             jobs = httpx.get(
@@ -339,28 +446,91 @@ def _wait_ready(deployment: Deployment, timeout: float) -> None:
                 timeout=5,
             ).json()
         except (httpx.HTTPError, ValueError) as err:
-            last = f"api-server: {err}"
+            last, waiting = f"the api-server does not answer: {type(err).__name__}: {err}", ("api-server",)
             time.sleep(0.5)
             continue
-        unhealthy = [
-            part
-            for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")
-            if health.get(part, {}).get("status") != "healthy"
-        ]
+        unhealthy = [part for part in HEALTH_COMPONENTS if health.get(part, {}).get("status") != "healthy"]
         triggerers = int(jobs.get("total_entries", 0))
-        if not unhealthy and triggerers >= len(TRIGGERERS):
-            return
-        last = f"unhealthy: {unhealthy}, live triggerers: {triggerers}"
+        if triggerers < len(TRIGGERERS) and "triggerer" not in unhealthy:
+            unhealthy.append("triggerer")
+        if not unhealthy:
+            if _serves(deployment, port):
+                return
+            last = f"port {port} answers, but not from the api-server's processes ({_holders(port)})"
+            waiting = ("api-server",)
+        else:
+            last = f"unhealthy: {unhealthy}, live triggerers: {triggerers} of {len(TRIGGERERS)}"
+            waiting = tuple(name for part in unhealthy for name in HEALTH_COMPONENTS[part])
         time.sleep(0.5)
-    culprit = "api-server"
-    if "scheduler" in last:
-        culprit = "scheduler"
-    elif "dag_processor" in last:
-        culprit = "dag-processor"
-    elif "triggerer" in last:
-        culprit = "triggerer-1"
-    component = deployment.components[culprit]
-    raise DeploymentError(
-        f"component {culprit} was not ready within {timeout:.0f}s ({last}); "
-        f"its log ({component.log}) ends with:\n{log_tail(component.log)}"
+    lines = 25 if len(waiting) == 1 else 12
+    tails = "\n".join(
+        f"{name}'s log ({log}) ends with:\n{log_tail(log, lines)}"
+        for name, log in ((name, _log_of(deployment, name)) for name in waiting)
     )
+    raise DeploymentError(
+        f"component {', '.join(waiting)} {'was' if len(waiting) == 1 else 'were'} not ready "
+        f"within {timeout:.0f}s ({last});\n{tails}"
+    )
+
+
+def _log_of(deployment: Deployment, name: str) -> Path:
+    return deployment.db.log if name == "postgres" else deployment.components[name].log
+
+
+def _exited(deployment: Deployment, name: str, port: int) -> str:
+    """The message for a component that exited while the deployment started."""
+    component = deployment.components[name]
+    assert component.proc is not None
+    cause = f"exited with code {component.proc.returncode} while starting"
+    if name == "api-server":
+        holders = _holders(port)
+        if holders != "nobody":  # it is dead: whoever listens there now took the port first
+            cause += f"; its port {port} is taken (address already in use) by {holders}"
+    return f"component {name} {cause}; its log ({component.log}) ends with:\n{log_tail(component.log)}"
+
+
+def _listening_sockets(port: int) -> set[str]:
+    """The ``socket:[inode]`` links of the TCP sockets listening on ``port`` (any address)."""
+    sockets = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for row in Path(table).read_text().splitlines()[1:]:
+                fields = row.split()
+                if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    sockets.add(f"socket:[{fields[9]}]")
+    return sockets
+
+
+def _holding(pids: list[int], sockets: set[str]) -> list[int]:
+    """Those of ``pids`` holding one of ``sockets`` open."""
+    holding = []
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in sockets:
+                        holding.append(pid)
+                        break
+    return holding
+
+
+def _serves(deployment: Deployment, port: int) -> bool:
+    """Whether the api-server's own processes listen on ``port``."""
+    sockets = _listening_sockets(port)
+    return bool(sockets) and bool(_holding(_group_members(deployment.components["api-server"].pid), sockets))
+
+
+def _holders(port: int) -> str:
+    """Who listens on ``port``: ``pid N (command line)`` of each process, or ``nobody``."""
+    sockets = _listening_sockets(port)
+    if not sockets:
+        return "nobody"
+    pids = _holding([int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()], sockets)
+    described = []
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            command = "?"
+        described.append(f"pid {pid} ({command.strip()[:120]})")
+    return ", ".join(described) or "a process this user cannot see"

@@ -19,7 +19,7 @@ from airflow_provider_kontinue.operators.waiter import (
     KILL_CANCEL_MESSAGE,
     TIMEOUT_CANCEL_MESSAGE,
 )
-from airflow_provider_kontinue.triggers.execution import KontinueExecutionTrigger
+from airflow_provider_kontinue.triggers.execution import XCOM_DEFERRED_TRY, KontinueExecutionTrigger
 
 
 class FakeHook:
@@ -144,13 +144,36 @@ def test_the_sync_wait_passes_on_the_context_and_the_task_logger(monkeypatch: py
     assert loggers == [op.log]
 
 
+class FakeTaskInstance:
+    """The context's ``ti`` as a deferring operator uses it: its try number and XCom pushes."""
+
+    def __init__(self, try_number: int = 3) -> None:
+        self.try_number = try_number
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed[key] = value
+
+
+def deferring_context() -> Any:
+    return {"ti": FakeTaskInstance()}
+
+
+def test_deferring_records_the_try_that_defers_in_xcom_for_the_trigger_to_compare() -> None:
+    op = operator(deferrable=True)
+    context = deferring_context()
+    with pytest.raises(TaskDeferred):
+        op.wait_for(context, None, running())  # type: ignore[arg-type]
+    assert context["ti"].pushed == {XCOM_DEFERRED_TRY: 3}
+
+
 def test_deferring_hands_the_trigger_everything_it_needs_and_a_padded_timeout() -> None:
     op = operator(
         deferrable=True, execution_timeout=timedelta(seconds=100), stream_logs=False, cancel_on_kill=False
     )
     op._start_clock()
     with pytest.raises(TaskDeferred) as deferred:
-        op.wait_for({}, None, running(), min_generation=2)  # type: ignore[arg-type]
+        op.wait_for(deferring_context(), None, running(), min_generation=2)  # type: ignore[arg-type]
     trigger = deferred.value.trigger
     assert isinstance(trigger, KontinueExecutionTrigger)
     _, kwargs = trigger.serialize()
@@ -172,7 +195,7 @@ def test_deferring_without_an_execution_timeout_has_no_timeout() -> None:
     op = operator(deferrable=True)
     op._start_clock()
     with pytest.raises(TaskDeferred) as deferred:
-        op.wait_for({}, None, running())  # type: ignore[arg-type]
+        op.wait_for(deferring_context(), None, running())  # type: ignore[arg-type]
     assert deferred.value.timeout is None
     assert deferred.value.trigger.serialize()[1]["deadline"] is None
 
@@ -181,7 +204,7 @@ def test_a_deadline_already_past_defers_with_only_the_pad() -> None:
     op = operator(deferrable=True, execution_timeout=timedelta(seconds=10))
     op._started = time.time() - 3600
     with pytest.raises(TaskDeferred) as deferred:
-        op.wait_for({}, None, running())  # type: ignore[arg-type]
+        op.wait_for(deferring_context(), None, running())  # type: ignore[arg-type]
     assert deferred.value.timeout == DEFER_TIMEOUT_PAD
 
 
