@@ -30,6 +30,7 @@ from airflow_provider_kontinue.triggers import resilient as resilient_module
 from airflow_provider_kontinue.triggers.execution import (
     KILL_MESSAGE,
     ON_KILL_TIMEOUT,
+    XCOM_DEFERRED_TRY,
     KontinueExecutionTrigger,
 )
 from airflow_provider_kontinue.triggers.execution_wait import (
@@ -209,8 +210,9 @@ class FakeForwarder:
 
     made: ClassVar[list[FakeForwarder]] = []
 
-    def __init__(self, client: Any, namespace: str, logger: Any) -> None:
+    def __init__(self, client: Any, namespace: str, logger: Any, *, reader: str | None = None) -> None:
         self.args = (client, namespace, logger)
+        self.reader = reader
         self.phases: list[str] = []
         self.drains: list[float | None] = []
         FakeForwarder.made.append(self)
@@ -357,6 +359,107 @@ async def test_on_kill_after_the_trigger_fired_cancels_nothing(
     await anext(made.run())
     await made.on_kill()
     assert hooks == []
+
+
+def deferred_task(made: KontinueExecutionTrigger, try_number: int = 2) -> SimpleNamespace:
+    """Give ``made`` the task instance the triggerer sets on a trigger it runs."""
+    ti = SimpleNamespace(dag_id="d", run_id="r", task_id="t", map_index=-1, try_number=try_number)
+    made.task_instance = ti  # type: ignore[assignment]
+    return ti
+
+
+async def test_on_kill_of_a_trigger_moved_off_this_triggerer_cancels_nothing(
+    monkeypatch: pytest.MonkeyPatch, hooks: list[FakeAsyncHook]
+) -> None:
+    made = trigger()
+    ti = deferred_task(made)
+    asked: list[Any] = []
+
+    async def still_deferred(task_instance: Any) -> bool:
+        asked.append(task_instance)
+        return True
+
+    monkeypatch.setattr(execution_module, "still_deferred_in", still_deferred)
+    await made.on_kill()
+    assert asked == [ti]
+    assert hooks == []
+    assert log_of(made).lines == [
+        ("info", "kontinue: the trigger moved to another triggerer; execution run-1 goes on")
+    ]
+
+
+async def test_on_kill_of_a_task_that_left_deferred_cancels_its_execution(
+    monkeypatch: pytest.MonkeyPatch, hooks: list[FakeAsyncHook]
+) -> None:
+    made = trigger()
+    deferred_task(made)
+
+    async def still_deferred(task_instance: Any) -> bool:
+        return False
+
+    monkeypatch.setattr(execution_module, "still_deferred_in", still_deferred)
+    await made.on_kill()
+    assert hooks[0].cancels == [("run-1", {"message": KILL_MESSAGE}, "ns")]
+
+
+async def test_on_kill_cancels_when_the_task_state_cannot_be_read(
+    monkeypatch: pytest.MonkeyPatch, hooks: list[FakeAsyncHook]
+) -> None:
+    made = trigger()
+    deferred_task(made)
+
+    async def still_deferred(task_instance: Any) -> bool:
+        raise ConnectionResetError("the supervisor went away")
+
+    monkeypatch.setattr(execution_module, "still_deferred_in", still_deferred)
+    await made.on_kill()
+    assert hooks[0].cancels == [("run-1", {"message": KILL_MESSAGE}, "ns")]
+    assert log_of(made).lines[0] == (
+        "warning",
+        "kontinue: could not read the state of task t: the supervisor went away",
+    )
+
+
+@pytest.mark.parametrize(
+    ("deferred_count", "xcom_try", "moved"),
+    [
+        (1, 2, True),  # still deferred by the try that deferred: the trigger only moved
+        (0, 2, False),  # marked failed or success: not deferred any more
+        (1, 3, False),  # cleared, and the new try deferred again: this trigger's try is over
+        (1, None, False),  # cleared, the new try started (its XComs cleared) and deferred anew
+    ],
+)
+async def test_a_task_is_still_deferred_only_if_deferred_by_the_same_try(
+    monkeypatch: pytest.MonkeyPatch, deferred_count: int, xcom_try: int | None, moved: bool
+) -> None:
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+    from airflow.sdk.execution_time.xcom import XCom
+
+    asked: list[tuple[str, Any]] = []
+
+    def get_ti_count(dag_id: str, **kwargs: Any) -> int:
+        asked.append(("count", (dag_id, kwargs)))
+        return deferred_count
+
+    def get_one(**kwargs: Any) -> Any:
+        asked.append(("xcom", kwargs))
+        return xcom_try
+
+    monkeypatch.setattr(RuntimeTaskInstance, "get_ti_count", staticmethod(get_ti_count))
+    monkeypatch.setattr(XCom, "get_one", staticmethod(get_one))
+    ti = SimpleNamespace(dag_id="d", run_id="r", task_id="t", map_index=4, try_number=2)
+    assert await execution_module.still_deferred_in(ti) is moved
+    assert asked[0] == (
+        "count",
+        ("d", {"map_index": 4, "task_ids": ["t"], "run_ids": ["r"], "states": ["deferred"]}),
+    )
+    if deferred_count:
+        assert asked[1] == (
+            "xcom",
+            {"key": XCOM_DEFERRED_TRY, "dag_id": "d", "task_id": "t", "run_id": "r", "map_index": 4},
+        )
+    else:
+        assert len(asked) == 1  # not deferred: no need to read the XCom
 
 
 async def test_on_kill_without_cancel_on_kill_leaves_the_execution_running(
