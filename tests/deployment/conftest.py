@@ -29,8 +29,10 @@ from kontinue_sandbox.emulator import examples as emulator_examples
 from kontinue_sandbox.emulator import process as emulator_process
 from kontinue_sandbox.errors import log_tail
 from kontinue_sandbox.users import SandboxUser, add_user
+from tests.support import browser as browser_support
 from tests.support import deployment as deployment_support
 from tests.support.airflow_api import wait_until
+from tests.support.browser import Browser
 from tests.support.deployment import Deployment
 
 DAGS = Path(__file__).parent / "dags"
@@ -39,7 +41,7 @@ ROLE_MANIFEST = (
 )
 ROLE = "kontinue-airflow"
 """The name of the Role in the shipped manifest."""
-POOL_SIZE = 12
+POOL_SIZE = 18
 SPEED = 5.0
 """Emulator speed: the examples' 1 s sleeps take 0.2 s."""
 
@@ -181,3 +183,17 @@ def kontinue(control_plane: ControlPlane, slot: Slot) -> Iterator[KontinueClient
     """An admin client on the test's namespace, to check what the deployment did in the cluster."""
     with KontinueClient.connect(control_plane.kubeconfig, namespace=slot.namespace) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def browser(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """A headless Chromium logged in to the deployment's UI, shared by the tier's browser tests.
+
+    Chromium and chromedriver are quit at the end of the session, also when a test fails; a missing
+    one fails the test naming it and how to install it (never a skip). Screenshots and
+    chromedriver's log stay in the test run's temp folder (a test moves its screenshots to its own
+    ``tmp_path`` with ``keep_screenshots_in``).
+    """
+    with browser_support.chromium(deployment.api_url, tmp_path_factory.mktemp("browser")) as chromium:
+        chromium.login_all_admins()
+        yield chromium

@@ -112,7 +112,10 @@ class Kube:
         anything else (exec plugins, auth providers, in-cluster, several files in KUBECONFIG) goes
         through kubernetes_asyncio's loader, whose import alone costs about a second.
         """
-        limit = max_in_flight + 32  # watches and log streams on top of the bounded requests
+        # No connection limit: requests are bounded by ``max_in_flight``; each watch (kinds times
+        # namespaces served) and each log stream holds a connection of its own for as long as it
+        # runs, so a pool limit would only starve the watches of a many-namespace emulator.
+        limit = 0
         plain = kubeconfig_reader.load(path, context) if path else None
         if plain is not None:
             connector = aiohttp.TCPConnector(limit=limit, ssl=plain.ssl_context)
