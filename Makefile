@@ -101,7 +101,9 @@ unit-pythons: $(INSTALLED)
 	  $$venv/bin/python -m pytest -q -p no:cacheprovider tests/unit sandbox/tests/unit; \
 	done
 
-bench: $(INSTALLED) binaries
+# Every benchmarks/bench_*.py; bench_deployment starts a real Airflow deployment on PostgreSQL (the
+# deployment tier's), hence deployment-deps.
+bench: $(INSTALLED) binaries deployment-deps
 	$(PY) -m benchmarks
 
 # The longer scale run (10,000 executions in one namespace), into its own table in docs/benchmarks.md.
