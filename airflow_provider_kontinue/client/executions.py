@@ -328,6 +328,27 @@ def retry(namespace: str, name: str, options: RetryOptions) -> Op[Execution]:
 
 
 # pragma: no mutate start (make mutation: the emulator tiers guard the wait)
+def annotate(namespace: str, name: str, annotations: Mapping[str, str | None]) -> Op[Execution]:
+    """Set annotations of a live execution (``None`` removes one) with one merge patch.
+
+    No read and no ``resourceVersion``: a merge patch changes only the keys it names, so writers
+    of different keys never conflict. For tools that keep a little state of their own on the
+    execution, such as the Airflow provider's log cursor.
+    """
+    if not annotations:
+        raise ValidationError("annotate: give at least one annotation", field="annotations")
+    for key, value in annotations.items():
+        if not isinstance(key, str) or not key or (value is not None and not isinstance(value, str)):
+            raise ValidationError(
+                f"annotate: annotation {key!r} must be a non-empty string key with a string value "
+                "(or None to remove it)",
+                field="annotations",
+            )
+    request = EXECUTIONS.merge_patch(namespace, name, {"metadata": {"annotations": dict(annotations)}})
+    body = yield from expect(request)
+    return Execution.model_validate(body)
+
+
 def wait_for_execution(namespace: str, name: str) -> Op[Execution]:
     """Return the execution once it has ended: Completed, Failed, Canceled or Skipped as the
     controller's answer to its current spec, or archived (spec §9.5).

@@ -220,6 +220,15 @@ class ClientBase:
             self._ns(namespace, execution), self._name(execution), RetryOptions.coerce(opts)
         )
 
+    def _annotate(
+        self,
+        execution: Execution | str,
+        annotations: Mapping[str, str | None],
+        *,
+        namespace: str | None = None,
+    ) -> Op[Execution]:
+        return executions.annotate(self._ns(namespace, execution), self._name(execution), annotations)
+
     # -- suspensions --------------------------------------------------------------------------------
 
     def _get_suspension(self, name: str, *, namespace: str | None = None) -> Op[Suspension]:

@@ -199,6 +199,20 @@ class KontinueClient(ClientBase):
         """
         return self._run(self._retry_execution(execution, opts, namespace=namespace))
 
+    def annotate(
+        self,
+        execution: Execution | str,
+        annotations: Mapping[str, str | None],
+        *,
+        namespace: str | None = None,
+    ) -> Execution:
+        """Set annotations of a live execution (``None`` removes one); returns it as written.
+
+        One merge patch of ``metadata.annotations`` (what a Go user does through ``KubeClient()``):
+        only the keys given change, so writers of different keys never conflict.
+        """
+        return self._run(self._annotate(execution, annotations, namespace=namespace))
+
     # -- suspensions ----------------------------------------------------------------------------------
 
     def get_suspension(self, name: str, *, namespace: str | None = None) -> Suspension:
