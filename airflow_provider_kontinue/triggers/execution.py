@@ -127,8 +127,17 @@ class KontinueExecutionTrigger(BaseTrigger):
             deadline=self.deadline,
             min_generation=self.min_generation,
             stream_logs=self.stream_logs,
+            log_reader=self._log_reader(),
             **extra,
         )
+
+    def _log_reader(self) -> str | None:
+        """The task instance and try this trigger forwards the worker log for: the key of its log
+        cursor, so a trigger that starts again for the same try goes on where the last one left."""
+        ti = getattr(self, "task_instance", None)
+        if ti is None:
+            return None
+        return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.map_index}/{ti.try_number}"
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         wait = self.wait()

@@ -42,6 +42,8 @@ class ExecutionWait:
     deadline: float | None = None
     min_generation: int | None = None
     stream_logs: bool = True
+    log_reader: str | None = None
+    """Who forwards the worker log (a trigger's task instance and try): keeps a log cursor."""
 
     def reached(self, execution: Execution) -> bool:
         """Whether ``execution`` ends the wait: a wanted phase, or an end it will not leave."""
@@ -104,7 +106,11 @@ async def wait_for_execution(wait: ExecutionWait, make_client: ClientMaker, logg
 async def _wait_once(wait: ExecutionWait, make_client: ClientMaker, logger: Any) -> dict[str, Any]:
     names = frozenset({wait.name})
     async with Informer.subscribe(wait.conn_id, wait.namespace, Execution, make_client, names) as sub:
-        forwarder = LogForwarder(sub.client, wait.namespace, logger) if wait.stream_logs else None
+        forwarder = (
+            LogForwarder(sub.client, wait.namespace, logger, reader=wait.log_reader)
+            if wait.stream_logs
+            else None
+        )
         finished = False
         try:
             execution = await sub.read(wait.name)
