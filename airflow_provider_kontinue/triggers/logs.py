@@ -68,11 +68,14 @@ def stamp_key(stamp: str) -> str:
         return ""
     body = stamp[:-1] if stamp.endswith("Z") else stamp
     if "+" in body[10:] or "-" in body[10:]:  # an offset: convert to UTC
+        seconds, _, rest = body.partition(".")
+        digits = rest[: len(rest) - len(rest.lstrip("0123456789"))]
+        offset = rest[len(digits) :] if "." in body else seconds[19:]
         try:
-            when = datetime.fromisoformat(stamp)
+            when = datetime.fromisoformat(f"{seconds[:19]}.{digits[:6].ljust(6, '0')}{offset}")
         except ValueError:
             return stamp
-        body = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{when.microsecond:06d}"
+        body = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{digits.ljust(9, '0')[:9]}"
     seconds, _, fraction = body.partition(".")
     return f"{seconds}.{fraction[:9].ljust(9, '0')}Z"
 
