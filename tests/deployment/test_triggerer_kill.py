@@ -20,7 +20,12 @@ from airflow_provider_kontinue.client import ExecutionPhase, KontinueClient
 from airflow_provider_kontinue.operators.naming import execution_name
 from tests.deployment.conftest import Slot
 from tests.support.airflow_api import wait_until
-from tests.support.deployed_triggers import assigned_triggers, epoch, executions_by_task, running_triggers
+from tests.support.deployed_triggers import (
+    all_run_on,
+    epoch,
+    executions_by_task,
+    where_each_runs,
+)
 from tests.support.deployment import TRIGGERERS
 from tests.support.figures import record_figure
 
@@ -36,17 +41,10 @@ def test_a_sigkilled_triggerer_hands_its_50_deferred_spawns_to_the_other_and_all
     run_id = api.trigger(dag_id)
     tasks = {f"sleep_{index}" for index in range(TASKS)}
 
-    def all_running() -> dict[str, dict[str, int]] | None:
-        assigned = assigned_triggers(api, dag_id, run_id)
-        if set(assigned) != tasks:
-            return None
-        running = {name: running_triggers(deployment, name, dag_id) for name in TRIGGERERS}
-        ran = [(task, job) for triggers in running.values() for task, job in triggers.items()]
-        # Each trigger runs, in one triggerer only, the one the REST API says it is assigned to.
-        return running if sorted(ran) == sorted(assigned.items()) else None
-
     running = wait_until(
-        all_running, timeout=420, what=f"all {TASKS} spawns to be deferred with their triggers running"
+        lambda: where_each_runs(deployment, dag_id, run_id, tasks),
+        timeout=420,
+        what=f"all {TASKS} spawns to be deferred with their triggers running",
     )
     victim = max(TRIGGERERS, key=lambda name: len(running[name]))
     survivor = next(name for name in TRIGGERERS if name != victim)
@@ -62,13 +60,10 @@ def test_a_sigkilled_triggerer_hands_its_50_deferred_spawns_to_the_other_and_all
     try:
         deployment.kill(victim)
 
-        def taken_over() -> bool:
-            assigned = assigned_triggers(api, dag_id, run_id)
-            on_survivor = assigned == dict.fromkeys(tasks, survivor_job)
-            return on_survivor and running_triggers(deployment, survivor, dag_id) == assigned
-
         wait_until(
-            taken_over, timeout=120, what=f"{survivor} (job {survivor_job}) to run all {TASKS} triggers"
+            lambda: all_run_on(deployment, survivor, survivor_job, dag_id, run_id, tasks),
+            timeout=120,
+            what=f"{survivor} (job {survivor_job}) to run all {TASKS} triggers",
         )
         takeover_s = time.time() - killed_at
         # Nothing ended while the victim's triggers moved: no execution was canceled, none completed.

@@ -17,7 +17,12 @@ from airflow_provider_kontinue.client import ExecutionPhase, KontinueClient
 from airflow_provider_kontinue.operators.naming import execution_name
 from tests.deployment.conftest import Slot
 from tests.support.airflow_api import wait_until
-from tests.support.deployed_triggers import assigned_triggers, executions_by_task, running_triggers
+from tests.support.deployed_triggers import (
+    all_run_on,
+    executions_by_task,
+    running_triggers,
+    where_each_runs,
+)
 from tests.support.deployment import TRIGGERERS
 
 TASKS = 10
@@ -32,16 +37,10 @@ def test_a_stalled_triggerer_that_goes_on_after_its_triggers_moved_cancels_none_
     run_id = api.trigger(dag_id)
     tasks = {f"sleep_{index}" for index in range(TASKS)}
 
-    def all_running() -> dict[str, dict[str, int]] | None:
-        assigned = assigned_triggers(api, dag_id, run_id)
-        if set(assigned) != tasks:
-            return None
-        running = {name: running_triggers(deployment, name, dag_id) for name in TRIGGERERS}
-        ran = [(task, job) for triggers in running.values() for task, job in triggers.items()]
-        return running if sorted(ran) == sorted(assigned.items()) else None
-
     running = wait_until(
-        all_running, timeout=420, what=f"all {TASKS} spawns to be deferred with their triggers running"
+        lambda: where_each_runs(deployment, dag_id, run_id, tasks),
+        timeout=420,
+        what=f"all {TASKS} spawns to be deferred with their triggers running",
     )
     stalled = max(TRIGGERERS, key=lambda name: len(running[name]))
     other = next(name for name in TRIGGERERS if name != stalled)
@@ -51,13 +50,11 @@ def test_a_stalled_triggerer_that_goes_on_after_its_triggers_moved_cancels_none_
 
     deployment.pause(stalled)
     try:
-
-        def taken_over() -> bool:
-            assigned = assigned_triggers(api, dag_id, run_id)
-            on_other = assigned == dict.fromkeys(tasks, other_job)
-            return on_other and running_triggers(deployment, other, dag_id) == assigned
-
-        wait_until(taken_over, timeout=180, what=f"{other} (job {other_job}) to run all {TASKS} triggers")
+        wait_until(
+            lambda: all_run_on(deployment, other, other_job, dag_id, run_id, tasks),
+            timeout=180,
+            what=f"{other} (job {other_job}) to run all {TASKS} triggers",
+        )
     finally:
         deployment.unpause(stalled)
     # Going on, the stalled triggerer finds its triggers assigned elsewhere and ends its copies.

@@ -15,7 +15,7 @@ import pytest
 from airflow_provider_kontinue.client import Execution, KontinueClient
 from airflow_provider_kontinue.operators.naming import ANNOTATION_TI_KEY, ti_key
 from tests.support.airflow_api import AirflowApi
-from tests.support.deployment import Deployment
+from tests.support.deployment import TRIGGERERS, Deployment
 
 LEFT_DEFERRED = frozenset({"success", "failed", "up_for_retry", "up_for_reschedule", "skipped"})
 """States a task may not reach while its execution sleeps (it runs, then defers, then waits)."""
@@ -52,6 +52,28 @@ def assigned_triggers(api: AirflowApi, dag_id: str, run_id: str) -> dict[str, in
         for ti in instances
         if ti["state"] == "deferred"
     }
+
+
+def where_each_runs(
+    deployment: Deployment, dag_id: str, run_id: str, tasks: Iterable[str]
+) -> dict[str, dict[str, int]] | None:
+    """Triggerer → {task: TriggererJob} once every one of ``tasks`` is deferred and its trigger
+    runs in exactly one triggerer, the one the REST API says it is assigned to; else ``None``."""
+    assigned = assigned_triggers(deployment.api, dag_id, run_id)
+    if set(assigned) != set(tasks):
+        return None
+    running = {name: running_triggers(deployment, name, dag_id) for name in TRIGGERERS}
+    ran = [(task, job) for triggers in running.values() for task, job in triggers.items()]
+    return running if sorted(ran) == sorted(assigned.items()) else None
+
+
+def all_run_on(
+    deployment: Deployment, triggerer: str, job: int, dag_id: str, run_id: str, tasks: Iterable[str]
+) -> bool:
+    """Whether every one of ``tasks`` is assigned to TriggererJob ``job`` and runs in ``triggerer``."""
+    assigned = assigned_triggers(deployment.api, dag_id, run_id)
+    on_job = assigned == dict.fromkeys(tasks, job)
+    return on_job and running_triggers(deployment, triggerer, dag_id) == assigned
 
 
 def executions_by_task(
