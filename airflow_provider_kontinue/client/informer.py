@@ -181,6 +181,7 @@ class Informer(Generic[R]):
         self._pending_reads: dict[str, list[asyncio.Future[R | None]]] = {}
         self._read_task: asyncio.Task[None] | None = None
         self._linger: asyncio.TimerHandle | None = None
+        self._client_closed = False
         self._task = asyncio.ensure_future(self._run())
 
     # -- the public API -------------------------------------------------------------------------
@@ -222,6 +223,8 @@ class Informer(Generic[R]):
             yield subscription
         finally:
             informer._remove(subscription)
+            if informer._task.done() and not informer.subscribers:
+                await informer._close_client()
 
     @staticmethod
     async def shutdown() -> None:
@@ -241,7 +244,8 @@ class Informer(Generic[R]):
         return len(unique)
 
     def close(self) -> None:
-        """Stop the watch; subscribers still attached receive InformerClosed, the client is closed."""
+        """Stop the watch; subscribers still attached receive InformerClosed, and the client is
+        closed once the last of them has left."""
         if not self.closed:
             self._leave_registry()
             self._task.cancel()
@@ -333,6 +337,18 @@ class Informer(Generic[R]):
             self._fail(err)
         finally:
             self._leave_registry()
+            if not self.subscribers:
+                await self._close_client()
+
+    async def _close_client(self) -> None:
+        """Close the client once the watch has ended and no subscriber is left.
+
+        A subscriber may still write through the client after the watch ends: a trigger canceled
+        with the whole loop (a triggerer that stops) writes its log cursor as it ends, while the
+        same cancel ends the watch; the last of the two to finish closes it.
+        """
+        if not self._client_closed:
+            self._client_closed = True
             await self.client.close()
 
     def _dispatch(self, change: ObjectChange[R]) -> None:

@@ -52,12 +52,15 @@ async def still_deferred_in(ti: Any) -> bool:
     from airflow.sdk.execution_time.xcom import XCom
     from asgiref.sync import sync_to_async
 
-    deferred = await sync_to_async(RuntimeTaskInstance.get_ti_count)(
+    # thread_sensitive=False: each check in a thread of its own. A triggerer that goes on after a
+    # stall kills all its moved triggers at once; in asgiref's one shared thread their requests
+    # to the supervisor would queue behind each other, past Airflow's on_kill timeout.
+    deferred = await sync_to_async(RuntimeTaskInstance.get_ti_count, thread_sensitive=False)(
         ti.dag_id, map_index=ti.map_index, task_ids=[ti.task_id], run_ids=[ti.run_id], states=["deferred"]
     )
     if not deferred:
         return False
-    waiting = await sync_to_async(XCom.get_one)(
+    waiting = await sync_to_async(XCom.get_one, thread_sensitive=False)(
         key=XCOM_DEFERRED_TRY, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index
     )
     return bool(waiting == ti.try_number)

@@ -163,8 +163,8 @@ class LogForwarder:
         if self.reader is not None and self._cursor is None:
             self._cursor = LogCursor.of(self.reader, execution)
             self._execution, self._written = execution.name, self._cursor.annotation()
-            if self._cursor.positions:
-                last = max(p.stamp for p in self._cursor.positions.values())
+            last = max((p.stamp for p in self._cursor.positions.values()), default="")
+            if last:  # a Job followed before any line of it arrived holds no position yet
                 self.logger.info(
                     "kontinue: the task log holds the worker log up to %s; going on from there", last
                 )

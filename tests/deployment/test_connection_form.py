@@ -119,10 +119,19 @@ def press_test(browser: Browser, deployment: Deployment, conn_id: str) -> str:
         )
 
         def shown() -> str | None:
-            new = [text for key, text in browser.toasts().items() if key not in before]
-            return next((text for text in new if text.startswith(TEST_TITLES)), None)
+            toasts = browser.toasts().items()
+            return next(
+                (key for key, text in toasts if key not in before and text.startswith(TEST_TITLES)), None
+            )
 
-        return browser.wait(shown, what=f"the result of testing {conn_id}")
+        toast = browser.wait(shown, what=f"the result of testing {conn_id}")
+
+        def described() -> str | None:
+            # The title can be read before the message under it is laid out: wait for both lines.
+            text = browser.toasts().get(toast, "")
+            return text if "\n" in text else None
+
+        return browser.wait(described, what=f"the message under the result of testing {conn_id}", timeout=10)
 
     result = press()
     browser.screenshot(f"{conn_id} tested")

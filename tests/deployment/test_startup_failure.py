@@ -43,10 +43,12 @@ class Registered:
         assert self.groups, "the deployment registered no process group"
         alive = {pgid: deployment_support._group_members(pgid) for pgid in self.groups}
         assert {pgid: members for pgid, members in alive.items() if members} == {}
+        # New processes under children that were there before are theirs, not the start's (a
+        # session's Chromium starts utility processes whenever it likes).
         left = [
             f"{child.pid} {child.status()} {child.cmdline()[:3]}"
             for child in psutil.Process().children(recursive=True)
-            if child.pid not in self.children_before
+            if not self.children_before & {child.pid, *(parent.pid for parent in child.parents())}
         ]
         assert left == [], "processes the failed start left behind (the reaper included)"
 

@@ -71,3 +71,39 @@ def test_a_name_the_list_did_not_find_is_read_on_its_own_and_reads_as_none(
     assert found[-1] is None
     # one list page; then the live GET of the missing name and its archive's GET, both 404
     assert sent == {"list": 1, "get": 2}
+
+
+async def _write_as_the_loop_ends(plane: ControlPlane, namespace: str) -> AsyncKontinueClient:
+    """A subscriber that annotates its execution in its ``finally``, canceled together with the
+    watch as ``asyncio.run`` cancels every task left when the loop's main coroutine returns (what a
+    triggerer that stops does to its triggers)."""
+    client = await AsyncKontinueClient.connect(plane.kubeconfig, namespace=namespace)
+    inside = asyncio.Event()
+    running: list[asyncio.Future[None]] = []
+
+    async def make() -> AsyncKontinueClient:
+        return client
+
+    async def subscriber() -> None:
+        async with Informer.subscribe("ending", namespace, Execution, make, frozenset({"wanted-0"})) as sub:
+            try:
+                inside.set()
+                await sub.next(timeout=None)
+            finally:
+                await asyncio.sleep(0.2)  # as a trigger first stops its log followers
+                last_words = {"example.com/last-words": "written"}
+                await sub.client.annotate("wanted-0", last_words, namespace=namespace)
+
+    running.append(asyncio.ensure_future(subscriber()))
+    await inside.wait()
+    return client  # the subscriber and the watch are still running: asyncio.run cancels both
+
+
+@pytest.mark.usefixtures("executions")
+def test_a_subscriber_canceled_with_the_watch_still_writes_through_the_client_which_closes_after_it(
+    control_plane: ControlPlane, namespace: str, cluster: Cluster
+) -> None:
+    client = asyncio.run(_write_as_the_loop_ends(control_plane, namespace))
+    written = cluster.get("executions", "wanted-0")
+    assert written["metadata"]["annotations"]["example.com/last-words"] == "written"
+    assert client._driver.http.is_closed, "the last to leave (here the subscriber) closes the client"

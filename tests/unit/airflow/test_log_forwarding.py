@@ -163,6 +163,14 @@ async def test_a_second_forwarder_of_the_same_try_goes_on_after_the_lines_alread
     )
 
 
+async def test_a_cursor_left_before_the_first_line_says_nothing_of_where_it_goes_on() -> None:
+    client = FakeClient(LOG)
+    cursor = json.dumps({"reader": "d/r/t/-1/1", "jobs": {JOB: ["", 0]}})
+    log = await forward(client, "d/r/t/-1/1", execution({ANNOTATION_LOG_CURSOR: cursor}))
+    assert log.worker_lines() == ["one", "two", "three (the same stamp as two)", "four"]
+    assert not [line for line in log.lines if "going on from there" in line]
+
+
 async def test_another_try_forwards_the_whole_log_again() -> None:
     client = FakeClient(LOG)
     await forward(client, "d/r/t/-1/1", execution())
