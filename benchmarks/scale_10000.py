@@ -10,6 +10,9 @@ have not started. Everything is written with the raw Kubernetes client, as konti
 - scale_10000_list_s / _list_async_s: ``list()`` of all 10,000 (sync, async client), the best of 3.
 - scale_10000_list_requests: requests one such ``list()`` costs (live + archived).
 - scale_10000_list_mb: the size of the namespace's execution list on the wire.
+- scale_10000_list_peak_rss_mib / scale_10000_list_iterator_peak_rss_mib: how far a fresh process's
+  peak RSS rises over its RSS once connected, for one ``list()`` of all 10,000 (which returns them
+  all, decoded) and for counting them through ``iter_executions()`` (which holds one page).
 - scale_10000_list_function_s: ``list(function=...)``, 1,000 selected by the API server.
 - scale_10000_list_phase_s: ``list(phases=["Completed"])``, 1,000 selected by the client.
 - scale_10000_get_tree_1000_s / _requests: ``get_tree`` of the 1,000-execution tree.
@@ -28,6 +31,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -142,6 +147,8 @@ def main() -> None:
             raw = seeder.custom.list_namespaced_custom_object(GROUP, VERSION, NS, "executions")
             emit("scale_10000_list_mb", len(json.dumps(raw)) / 2**20, "MiB")
             del raw
+            for figure, how in (("list", "list"), ("list_iterator", "iterate")):
+                emit(f"scale_10000_{figure}_peak_rss_mib", peak_rss_mib(plane, how), "MiB")
             seconds, selected = best_of(3, lambda: client.list(ListOptions(function="fn-3")))
             assert len(selected) == TOTAL // FUNCTIONS, len(selected)
             emit("scale_10000_list_function_s", seconds, "s")
@@ -173,6 +180,37 @@ def main() -> None:
         progress(f"{EXECUTING:,} trigger waits among the {TOTAL:,}")
         executing = [name for index, name in enumerate(names) if Seeder.phase_of(index) == "Executing"]
         bench_reliability.measure_waits(plane, seeder.custom, NS, executing, "scale_10000_load_1000")
+
+
+PEAK_RSS = """
+import re, sys
+from pathlib import Path
+from airflow_provider_kontinue.client import KontinueClient
+def status(field):  # kB; VmHWM is the peak RSS of this program (ru_maxrss outlives exec)
+    return int(re.search(field + r":\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
+with KontinueClient.connect(sys.argv[1], namespace=sys.argv[2]) as client:
+    client.list({"function": "no-such-function"})  # imports and connection warmed up
+    connected = status("VmRSS")
+    if sys.argv[3] == "list":
+        count = len(client.list())
+    else:
+        count = sum(1 for _ in client.iter_executions())
+    peak = status("VmHWM")
+print(count, (peak - connected) / 1024)
+"""
+
+
+def peak_rss_mib(plane: ControlPlane, how: str) -> float:
+    """The peak RSS growth of a fresh process reading the namespace's executions ``how``."""
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, str(plane.kubeconfig), NS, how],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    count, growth = done.stdout.split()
+    assert int(count) == TOTAL, done.stdout
+    return float(growth)
 
 
 async def list_async(plane: ControlPlane) -> tuple[float, int]:

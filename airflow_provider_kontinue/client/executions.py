@@ -26,7 +26,8 @@ from .errors import InvalidStateError, NotFoundError, ValidationError
 from .functions import FunctionCache, get_function
 from .models import ArchivedExecution, Execution
 from .options import CancelOptions, ListOptions, RetryOptions, SkipOptions, SpawnOptions
-from .protocol import Op, call, expect, failure
+from .pages import Pager
+from .protocol import Emit, Op, call, expect, failure
 from .resources import ARCHIVED_EXECUTIONS, EXECUTIONS
 from .timestamps import format_timestamp, utc_now
 from .validation import validate_execution_name, validate_namespace
@@ -76,31 +77,57 @@ def _creation_order(execution: Execution) -> tuple[float, str]:
 
 
 def list_executions(namespace: str, options: ListOptions) -> Op[list[Execution]]:
-    """Live and archived executions matching ``options``, newest first (spec §9.4)."""
-    live = yield from expect(EXECUTIONS.list(namespace, label_selector=options.label_selector_string()))
-    archives = yield from expect(
-        ARCHIVED_EXECUTIONS.list(namespace, label_selector=options.archive_label_selector_string())
-    )
+    """Live and archived executions matching ``options``, newest first (spec §9.4), read in pages."""
     found: dict[tuple[str, str], Execution] = {}
-    for item in live.get("items", []):
-        execution = Execution.model_validate(item)
-        found[(execution.namespace, execution.name)] = execution
+    live = Pager(EXECUTIONS, namespace, options.label_selector_string())
+    while not live.done:
+        for item in (yield from live.next()):
+            execution = Execution.model_validate(item)
+            found[(execution.namespace, execution.name)] = execution
+    archives = Pager(ARCHIVED_EXECUTIONS, namespace, options.archive_label_selector_string())
+    while not archives.done:
+        for execution in _archived_matches((yield from archives.next()), options):
+            found.setdefault((execution.namespace, execution.name), execution)
+    matching = [e for e in found.values() if options.accepts_phase(e.phase)]
+    newest_first = sorted(matching, key=lambda e: e.name)
+    newest_first.sort(key=lambda e: _creation_order(e)[0], reverse=True)
+    return newest_first
+
+
+def iter_executions(namespace: str, options: ListOptions) -> Op[None]:
+    """Emit the executions ``list_executions`` returns, a page at a time and in the API server's
+    order (live ones by namespace and name, then archived ones), holding one page and the keys of
+    those emitted (so an archived copy of a live execution is not emitted again), never the list."""
+    emitted: set[tuple[str, str]] = set()
+    live = Pager(EXECUTIONS, namespace, options.label_selector_string())
+    while not live.done:
+        for item in (yield from live.next()):
+            execution = Execution.model_validate(item)
+            emitted.add((execution.namespace, execution.name))
+            if options.accepts_phase(execution.phase):
+                yield Emit(execution)
+    archives = Pager(ARCHIVED_EXECUTIONS, namespace, options.archive_label_selector_string())
+    while not archives.done:
+        for execution in _archived_matches((yield from archives.next()), options):
+            key = (execution.namespace, execution.name)
+            if key not in emitted:
+                emitted.add(key)
+                if options.accepts_phase(execution.phase):
+                    yield Emit(execution)
+
+
+def _archived_matches(items: list[dict[str, Any]], options: ListOptions) -> list[Execution]:
+    """The executions of one page of ArchivedExecutions that ``options`` selects (its phase aside)."""
+    selector = _matcher(options)
     candidates: list[Execution] = []
-    for item in archives.get("items", []):
+    for item in items:
         archive = ArchivedExecution.model_validate(item)
         if options.root:  # the archived tree of that root: its descendants match, the root does not
             if archive.name == options.root:
                 candidates += [e for e in archive.executions() if e.root_name == options.root]
         else:
             candidates.append(archive.root_execution())
-    selector = _matcher(options)
-    for execution in candidates:
-        if selector(execution):
-            found.setdefault((execution.namespace, execution.name), execution)
-    matching = [e for e in found.values() if options.accepts_phase(e.phase)]
-    newest_first = sorted(matching, key=lambda e: e.name)
-    newest_first.sort(key=lambda e: _creation_order(e)[0], reverse=True)
-    return newest_first
+    return [execution for execution in candidates if selector(execution)]
 
 
 def _matcher(options: ListOptions) -> Callable[[Execution], bool]:

@@ -177,6 +177,11 @@ class ClientBase:
     ) -> Op[list[Execution]]:
         return executions.list_executions(self._ns(namespace), ListOptions.coerce(opts))
 
+    def _iter_executions(
+        self, opts: ListOptions | Mapping[str, Any] | None = None, *, namespace: str | None = None
+    ) -> Op[None]:
+        return executions.iter_executions(self._ns(namespace), ListOptions.coerce(opts))
+
     def _get_child_executions(
         self, parent: Execution | str, *, namespace: str | None = None
     ) -> Op[builtins.list[Execution]]:

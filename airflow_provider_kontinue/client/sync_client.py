@@ -147,6 +147,18 @@ class KontinueClient(ClientBase):
         """
         return self._run(self._list(opts, namespace=namespace))
 
+    def iter_executions(
+        self, opts: ListOptions | Mapping[str, Any] | None = None, *, namespace: str | None = None
+    ) -> Iterator[Execution]:
+        """The executions ``list(opts)`` returns, read and yielded a page at a time, for
+        namespaces too large to hold as one list (no Go twin: Go's ``List`` returns a slice).
+
+        They come in the API server's order (live ones by namespace and name, then archived
+        ones), not newest first; the iterator holds one page, never the list. A list that takes
+        longer than etcd keeps its snapshot starts again and skips what it yielded.
+        """
+        return self._iterate(self._iter_executions(opts, namespace=namespace))
+
     def get_child_executions(
         self, parent: Execution | str, *, namespace: str | None = None
     ) -> builtins.list[Execution]:
