@@ -12,6 +12,7 @@ threads (the Kubernetes client's connection pool).
   watch needs 1).
 - load_1000_idle_requests_per_s: API requests per second while the 1,000 wait and nothing changes.
 - load_1000_rss_mb: the process's resident memory while they wait.
+- load_1000_kib_per_wait: how much that memory grew from before the triggers started, per wait.
 - load_1000_open_client_sessions: httpx clients open while they wait (one shared watch needs 1).
 - load_1000_all_watching_s: from starting the 1,000 triggers to all of them following the watch.
 """
@@ -112,6 +113,7 @@ def measure_waits(
 
     process = psutil.Process()
     baseline = api_connections(process, plane.server)
+    rss_before = process.memory_info().rss
     loop = Loop()
     started = time.monotonic()
     for name in names:
@@ -132,7 +134,9 @@ def measure_waits(
     _, _, requests_after = loop.run(hub_state(namespace))
     emit(f"{prefix}_trigger_connections", api_connections(process, plane.server) - baseline, "connections")
     emit(f"{prefix}_idle_requests_per_s", (requests_after - requests_before) / IDLE_SECONDS, "requests/s")
-    emit(f"{prefix}_rss_mb", process.memory_info().rss / 2**20, "MiB")
+    rss = process.memory_info().rss
+    emit(f"{prefix}_rss_mb", rss / 2**20, "MiB")
+    emit(f"{prefix}_kib_per_wait", (rss - rss_before) / 1024 / len(names), "KiB")
     sessions = [o for o in gc.get_objects() if isinstance(o, httpx.AsyncClient) and not o.is_closed]
     emit(f"{prefix}_open_client_sessions", len(sessions), "sessions")
 

@@ -24,6 +24,9 @@ have not started. Everything is written with the raw Kubernetes client, as konti
   1,000 ``Executing`` executions among the 10,000 (the shared watch lists the whole namespace).
 - scale_10000_client_rss_mb / scale_10000_apiserver_rss_mb: this process and the API server after
   the client figures.
+- scale_10000_waits_*: the same figures for 10,000 trigger waits in one process, on the 10,000
+  ``Executing`` executions of a second namespace, finished in ten bursts of 1,000 status writes;
+  ``scale_10000_waits_kib_per_wait`` is the memory each wait adds.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from benchmarks import bench_reliability
 from benchmarks.figures import emit, percentile, progress
 from kontinue_sandbox.controlplane import ControlPlane
 
-GROUP, VERSION, NS = "kontinue.cloud", "v1alpha1", "scale"
+GROUP, VERSION, NS, WAITS_NS = "kontinue.cloud", "v1alpha1", "scale", "scale-waits"
 TOTAL, TREE, EXECUTING, COMPLETED, FUNCTIONS = 10_000, 1_000, 1_000, 1_000, 10
 WAIT_SAMPLES, WRITERS = 30, 10  # writers: the Kubernetes client pools 10 connections
 FAST = {"qps": 1000, "burst": 1000}
@@ -180,6 +183,11 @@ def main() -> None:
         progress(f"{EXECUTING:,} trigger waits among the {TOTAL:,}")
         executing = [name for index, name in enumerate(names) if Seeder.phase_of(index) == "Executing"]
         bench_reliability.measure_waits(plane, seeder.custom, NS, executing, "scale_10000_load_1000")
+
+        progress(f"{TOTAL:,} trigger waits in one process")
+        waiting = [f"wait-{index:05d}" for index in range(TOTAL)]
+        custom = bench_reliability.executing_namespace(api, WAITS_NS, waiting)
+        bench_reliability.measure_waits(plane, custom, WAITS_NS, waiting, "scale_10000_waits")
 
 
 PEAK_RSS = """
