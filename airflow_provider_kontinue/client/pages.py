@@ -33,10 +33,14 @@ def object_key(item: dict[str, Any]) -> tuple[str, str]:
 class Pager:
     """Reads one list page by page: ``while not pager.done: items = yield from pager.next()``."""
 
-    def __init__(self, kind: Kind, namespace: str, label_selector: str = "") -> None:
+    def __init__(
+        self, kind: Kind, namespace: str, label_selector: str = "", *, page: int | None = None
+    ) -> None:
         self.kind = kind
         self.namespace = namespace
         self.label_selector = label_selector
+        self.page = page
+        """Objects a page; ``None``: :data:`LIST_PAGE`."""
         self.done = False
         self.restarts = 0
         """How often an expired continue token made the list start again."""
@@ -49,7 +53,7 @@ class Pager:
             request = self.kind.list(
                 self.namespace,
                 label_selector=self.label_selector,
-                limit=LIST_PAGE,
+                limit=self.page or LIST_PAGE,
                 continue_token=self._token,
             )
             try:

@@ -21,6 +21,7 @@ from typing import Any, Generic, Literal, TypeVar
 from .constants import KIND_EXECUTION, KIND_SCHEDULED_EXECUTION, KIND_SUSPENSION
 from .errors import ServerError, ValidationError
 from .models import Execution, Resource, ScheduledExecution, Suspension
+from .pages import Pager
 from .protocol import Emit, Op, Sleep, TransportError, expect
 from .resources import EXECUTIONS, SCHEDULED_EXECUTIONS, SUSPENSIONS, Kind
 from .validation import validate_namespace
@@ -92,20 +93,15 @@ def list_named(model: type[R], namespace: str, names: Collection[str]) -> Op[Non
     first reads: pages of :data:`RELIST_PAGE`, each decoded only for the names wanted and handed
     on before the next is read, so a thousand waits starting together in a namespace of ten
     thousand objects hold one page at a time, never the namespace."""
-    kind = kind_of(model)
+    pager = Pager(kind_of(model), namespace, page=RELIST_PAGE)
     wanted = set(names)
-    token: str | None = None
-    while True:
-        page = yield from expect(kind.list(namespace, limit=RELIST_PAGE, continue_token=token))
+    while not pager.done:
         found: dict[str, R] = {}
-        for item in page.get("items") or []:
+        for item in (yield from pager.next()):
             if (item.get("metadata") or {}).get("name") in wanted:
                 obj = model.model_validate(item)
                 found[obj.name] = obj
         yield Emit(found)
-        token = (page.get("metadata") or {}).get("continue") or None
-        if not token:
-            return
 
 
 def _relist(
