@@ -41,7 +41,7 @@ from .errors import (
     WatchError,
     error_from_status,
 )
-from .jobs import PodLogOptions
+from .jobs import MAX_LOG_LINE, LogPiece, PodLogOptions
 from .models import (
     ArchivedExecution,
     ArchivedExecutionSpec,
@@ -108,6 +108,7 @@ from .watch import AsyncChangeStream, ChangeStream, ObjectChange
 __all__ = [
     "API_VERSION",
     "GROUP",
+    "MAX_LOG_LINE",
     "RESULT_PHASES",
     "TERMINAL_PHASES",
     "VERSION",
@@ -162,6 +163,7 @@ __all__ = [
     "KontinueTimeoutError",
     "ListFunctionsOptions",
     "ListOptions",
+    "LogPiece",
     "LogStream",
     "NodeKind",
     "NotFoundError",

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from .connection import Access, ConnectionSettings, access_from_configuration, load_access
 from .errors import KontinueError
 from .functions import DEFAULT_FUNCTION_CACHE_TTL, FunctionCache
-from .jobs import PodLogOptions, job_logs
+from .jobs import PodLogOptions, job_logs, log_bytes, log_text
 from .models import Execution, Function, ScheduledExecution, Suspension
 from .operations import ClientBase
 from .options import (
@@ -336,11 +336,11 @@ class AsyncLogStream:
 
     async def __aiter__(self) -> AsyncIterator[str]:
         async for line in self._lines:
-            yield line.decode("utf-8", errors="replace")
+            yield log_text(line)
 
     async def read(self) -> bytes:
         """Everything until the stream ends (for ``follow``, until the container stops)."""
-        return b"".join([line + b"\n" async for line in self._lines])
+        return b"".join([log_bytes(line) async for line in self._lines])
 
     async def aclose(self) -> None:
         close = getattr(self._lines, "aclose", None)

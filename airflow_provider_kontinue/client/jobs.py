@@ -11,12 +11,34 @@ from pydantic.alias_generators import to_camel
 from .constants import LABEL_JOB_NAME, LABEL_JOB_NAME_LEGACY
 from .errors import NotFoundError, ValidationError
 from .options import _OptionsModel
-from .protocol import Call, Emit, Op, OpenStream, ReadLine, expect
+from .protocol import Call, Emit, LinePiece, Op, OpenStream, ReadLine, expect
 from .resources import JOBS, PODS
 from .timestamps import format_timestamp
 from .validation import validate_namespace
 
 FOLLOW_READ_TIMEOUT = 3600.0
+MAX_LOG_LINE = 64 * 1024
+"""Longest log line (bytes) handed on whole; a longer one comes as :class:`LogPiece` parts, so a
+worker line without a newline (50 MiB) never sits in memory whole."""
+
+
+class LogPiece(str):
+    """A part of a log line longer than :data:`MAX_LOG_LINE` bytes: the next line continues it.
+
+    The cut falls between UTF-8 characters; the line's last part is a plain ``str``.
+    """
+
+
+def log_text(line: bytes) -> str:
+    """A log line as text (bytes that are not UTF-8 become U+FFFD), a part as :class:`LogPiece`."""
+    text = line.decode("utf-8", errors="replace")
+    return LogPiece(text) if isinstance(line, LinePiece) else text
+
+
+def log_bytes(line: bytes) -> bytes:
+    """A log line as ``read()`` joins it: with its newline, unless a part of the line follows."""
+    return line if isinstance(line, LinePiece) else line + b"\n"
+
 
 
 class PodLogOptions(_OptionsModel):
@@ -102,7 +124,8 @@ def first_pod(namespace: str, job: str) -> Op[str]:
 
 
 def job_logs(namespace: str, job: str, options: PodLogOptions) -> Op[None]:
-    """Emit ``None`` once the log stream is open, then its lines (``bytes``, no newline)."""
+    """Emit ``None`` once the log stream is open, then its lines (``bytes``, no newline; a line
+    longer than :data:`MAX_LOG_LINE` as :class:`~.protocol.LinePiece` parts)."""
     pod = yield from first_pod(namespace, job)
     log_call = Call(
         "GET",
@@ -113,7 +136,12 @@ def job_logs(namespace: str, job: str, options: PodLogOptions) -> Op[None]:
         namespace=namespace,
         name=pod,
     )
-    stream = yield OpenStream(log_call, read_timeout=FOLLOW_READ_TIMEOUT if options.follow else None)
+    stream = yield OpenStream(
+        log_call,
+        read_timeout=FOLLOW_READ_TIMEOUT if options.follow else None,
+        max_line=MAX_LOG_LINE,
+        multiplex=True,
+    )
     yield Emit(None)
     while True:
         line = yield ReadLine(stream)

@@ -57,6 +57,17 @@ class OpenStream:
 
     call: Call
     read_timeout: float | None = None
+    max_line: int | None = None
+    """Longest line handed on whole: a longer one comes as :class:`LinePiece` parts of at most this
+    many bytes, so a stream never holds more than that (a log line without a newline, 50 MiB)."""
+    multiplex: bool = False
+    """The stream may share an HTTP/2 connection with others (log follows): thousands of them then
+    need a handful of connections. The async transport honours it; the blocking one does not."""
+
+
+class LinePiece(bytes):
+    """A part of a line longer than the stream's ``max_line``, cut at a UTF-8 boundary: the next
+    line read continues it (the last part of the line is plain ``bytes``)."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from .connection import Access, ConnectionSettings, access_from_configuration, l
 from .context import CallContext
 from .errors import KontinueError
 from .functions import DEFAULT_FUNCTION_CACHE_TTL, FunctionCache
-from .jobs import PodLogOptions, job_logs
+from .jobs import PodLogOptions, job_logs, log_bytes, log_text
 from .models import Execution, Function, ScheduledExecution, Suspension
 from .operations import ClientBase
 from .options import (
@@ -343,11 +343,11 @@ class LogStream:
 
     def __iter__(self) -> Iterator[str]:
         for line in self._lines:
-            yield line.decode("utf-8", errors="replace")
+            yield log_text(line)
 
     def read(self) -> bytes:
         """Everything until the stream ends (for ``follow``, until the container stops)."""
-        return b"".join(line + b"\n" for line in self._lines)
+        return b"".join(log_bytes(line) for line in self._lines)
 
     def close(self) -> None:
         close = getattr(self._lines, "close", None)

@@ -22,7 +22,7 @@ import socket
 import ssl
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -37,6 +37,7 @@ from .protocol import (
     CloseStream,
     Command,
     Emit,
+    LinePiece,
     Op,
     OpenStream,
     ReadAny,
@@ -58,6 +59,11 @@ SLICE = 0.25
 """Longest uninterrupted wait for a stream line: how quickly a cancel or a deadline is noticed."""
 READER_JOIN_TIMEOUT = 5.0
 """How long closing a followed stream waits for its reader thread to see the socket shut down."""
+STREAMS_PER_LANE = 100
+"""Multiplexed streams per HTTP/2 connection: httpcore allows at most 100 at once on one (its own
+``MAX_CONCURRENT_STREAMS``; the API server allows more), and would queue the rest."""
+LEFT_STREAMS_PER_LANE = 20
+"""Streams closed before their end after which a connection takes no more (see :class:`_Lane`)."""
 _BROKEN = (httpx.HTTPError, httpx.StreamError, OSError)
 """What a request or a stream raises when the connection fails."""
 CUT_DURING_HANDSHAKE = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)
@@ -100,16 +106,19 @@ class Wire:
         read: float,
         *,
         stream: bool = False,
+        multiplexed: bool = False,
     ) -> httpx.Request:
         """The HTTP request for ``call``, authorised with ``issued``, timing out after ``read`` s.
 
         A stream's connection is never handed back to the pool (``Connection: close``): closing
         a stream shuts its socket down, which must not hit a connection another request reuses.
+        A ``multiplexed`` stream goes on a connection of its own kind (:class:`_Lane`), where
+        that header has no place (HTTP/2 forbids it).
         """
         headers = request_headers(call, self.headers)
         if issued.header:
             headers["Authorization"] = issued.header
-        if stream:
+        if stream and not multiplexed:
             headers["Connection"] = "close"
         extensions = {"sni_hostname": self.access.tls_server_name} if self.access.tls_server_name else None
         return http.build_request(
@@ -167,24 +176,56 @@ class Wire:
 
 
 class LineBuffer:
-    """Splits a byte stream into lines as chunks arrive (a watch sends one JSON object a line)."""
+    """Splits a byte stream into lines as chunks arrive (a watch sends one JSON object a line).
 
-    def __init__(self) -> None:
-        self._pending = b""
-        self._lines: list[bytes] = []
+    With ``max_line``, a line longer than that comes as :class:`~.protocol.LinePiece` parts of at
+    most ``max_line`` bytes, cut at a UTF-8 character boundary where there is one, so what is held
+    never grows past ``max_line`` plus a chunk. The cuts depend only on the line's bytes, never on
+    how the chunks fell: a line read again after a reconnect is cut the same way.
+    """
+
+    def __init__(self, max_line: int | None = None) -> None:
+        self._pending = bytearray()
+        self._lines: deque[bytes] = deque()
+        self._max = max_line
 
     def feed(self, chunk: bytes) -> None:
         self._pending += chunk
-        if b"\n" in self._pending:
-            *lines, self._pending = self._pending.split(b"\n")
-            self._lines.extend(lines)
+        if b"\n" in chunk:
+            *lines, rest = bytes(self._pending).split(b"\n")
+            self._pending = bytearray(rest)
+            for line in lines:
+                if self._max is not None and len(line) > self._max:
+                    self._spill(part := bytearray(line))
+                    line = bytes(part)
+                self._lines.append(line)
+        if self._max is not None:
+            self._spill(self._pending)
+
+    def _spill(self, pending: bytearray) -> None:
+        """Hand on parts of a line's start while more than ``max_line`` bytes of it are known:
+        the same cuts whether the line is whole or its end has not come yet."""
+        assert self._max is not None
+        while len(pending) > self._max:
+            self._lines.append(LinePiece(self._take(pending)))
+
+    def _take(self, pending: bytearray) -> bytes:
+        assert self._max is not None
+        cut = self._max
+        while cut > self._max - 3 and pending[cut] & 0xC0 == 0x80:  # inside a UTF-8 character
+            cut -= 1
+        if pending[cut] & 0xC0 == 0x80:  # no boundary near: not UTF-8, cut anywhere
+            cut = self._max
+        piece = bytes(pending[:cut])
+        del pending[:cut]
+        return piece
 
     def pop(self) -> bytes | None:
-        return self._lines.pop(0) if self._lines else None
+        return self._lines.popleft() if self._lines else None
 
     def rest(self) -> bytes | None:
         """What is left at the end of the stream (a last line without a newline), once."""
-        rest, self._pending = self._pending, b""
+        rest, self._pending = bytes(self._pending), bytearray()
         return rest or None
 
 
@@ -194,10 +235,10 @@ class LineBuffer:
 class _SyncStream:
     """An open streaming response; read on a background thread when several are followed at once."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, max_line: int | None = None) -> None:
         self.response = response
         self._chunks = response.iter_bytes()
-        self._buffer = LineBuffer()
+        self._buffer = LineBuffer(max_line)
         self._reader: threading.Thread | None = None
         # A descriptor of our own for the stream's socket, to shut it down with: the pool closes
         # its descriptor whenever the response ends, and a number closed there is soon another
@@ -307,7 +348,7 @@ class SyncTransport:
                 finally:
                     response.close()
                 raise self.wire.refused(command.call, response.status_code, raw)
-            stream = _SyncStream(response)
+            stream = _SyncStream(response, command.max_line)
             streams.append(stream)
             return stream
         if isinstance(command, ReadLine):  # read like ReadAny, so deadlines and cancels interrupt it
@@ -390,11 +431,16 @@ class SyncTransport:
 class _AsyncStream:
     """An open streaming response, read line by line; one read in flight at a time."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(
+        self, response: httpx.Response, max_line: int | None = None, lane: _Lane | None = None
+    ) -> None:
         self.response = response
         self._chunks: AsyncIterator[bytes] = response.aiter_bytes()
-        self._buffer = LineBuffer()
+        self._buffer = LineBuffer(max_line)
         self.pending: asyncio.Task[bytes | None] | None = None
+        self.lane = lane
+        self.ended = False
+        """Whether the server ended the stream (read to its end), rather than we leaving it."""
 
     async def _next_line(self) -> bytes | None:
         while True:
@@ -403,6 +449,7 @@ class _AsyncStream:
                 return line
             chunk = await anext(self._chunks, None)
             if chunk is None:
+                self.ended = True
                 return self._buffer.rest()
             self._buffer.feed(chunk)
 
@@ -419,6 +466,64 @@ class _AsyncStream:
                 await self.pending
         with contextlib.suppress(Exception):
             await self.response.aclose()
+        if self.lane is not None:
+            lane, self.lane = self.lane, None
+            await lane.release(ended=self.ended)
+
+
+class _Lane:
+    """One HTTP/2 connection (its own ``httpx.AsyncClient``) that up to :data:`STREAMS_PER_LANE`
+    multiplexed streams share.
+
+    httpcore does not reset a stream closed before its end (it only stops reading it): the API
+    server goes on holding it, and its unread data uses up the connection's flow-control window.
+    So a lane that had :data:`LEFT_STREAMS_PER_LANE` streams left that way takes no new ones, and
+    closes once its last stream is done; closing the connection frees whatever the server held.
+    """
+
+    def __init__(self, lanes: _Lanes, http: httpx.AsyncClient) -> None:
+        self.lanes = lanes
+        self.http = http
+        self.open = 0
+        self.left = 0
+
+    @property
+    def accepting(self) -> bool:
+        return self.open < STREAMS_PER_LANE and self.left < LEFT_STREAMS_PER_LANE
+
+    async def release(self, *, ended: bool) -> None:
+        self.open -= 1
+        if not ended:
+            self.left += 1
+        if not self.accepting and self.open == 0:
+            await self.lanes.retire(self)
+
+
+class _Lanes:
+    """The HTTP/2 connections of an :class:`AsyncTransport`'s multiplexed streams (log follows)."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        self.lanes: list[_Lane] = []
+
+    def take(self) -> _Lane:
+        """A lane with room for one more stream (counted as open from now on)."""
+        lane = next((lane for lane in self.lanes if lane.accepting), None)
+        if lane is None:
+            lane = _Lane(self, httpx.AsyncClient(http2=True, **self.options))
+            self.lanes.append(lane)
+        lane.open += 1
+        return lane
+
+    async def retire(self, lane: _Lane) -> None:
+        if lane in self.lanes:
+            self.lanes.remove(lane)
+            await lane.http.aclose()
+
+    async def close(self) -> None:
+        lanes, self.lanes = self.lanes, []
+        for lane in lanes:
+            await lane.http.aclose()
 
 
 class AsyncTransport:
@@ -428,8 +533,10 @@ class AsyncTransport:
     def __init__(self, wire: Wire) -> None:
         self.wire = wire
         self.http = httpx.AsyncClient(**wire.client_options())
+        self.lanes = _Lanes(wire.client_options())
 
     async def close(self) -> None:
+        await self.lanes.close()
         await self.http.aclose()
 
     async def run(self, op: Op[T], deadline: Deadline) -> T:
@@ -467,14 +574,22 @@ class AsyncTransport:
             response = await self._send(command, deadline, REQUEST_TIMEOUT, stream=False)
             return Response(response.status_code, decode_body(response.content))
         if isinstance(command, OpenStream):
-            response = await self._send(command.call, deadline, command.read_timeout, stream=True)
-            if not response.is_success:
-                try:
-                    raw = await response.aread()
-                finally:
-                    await response.aclose()
-                raise self.wire.refused(command.call, response.status_code, raw)
-            stream = _AsyncStream(response)
+            lane = self.lanes.take() if command.multiplex else None
+            try:
+                response = await self._send(
+                    command.call, deadline, command.read_timeout, stream=True, lane=lane
+                )
+                if not response.is_success:
+                    try:
+                        raw = await response.aread()
+                    finally:
+                        await response.aclose()
+                    raise self.wire.refused(command.call, response.status_code, raw)
+            except BaseException:
+                if lane is not None:
+                    await lane.release(ended=True)  # a refused stream holds nothing on the server
+                raise
+            stream = _AsyncStream(response, command.max_line, lane)
             streams.append(stream)
             return stream
         if isinstance(command, ReadLine):  # read like ReadAny, so deadlines and cancels interrupt it
@@ -524,9 +639,17 @@ class AsyncTransport:
         return stream, line
 
     async def _send(
-        self, call: Call, deadline: Deadline, timeout: float | None, *, stream: bool
+        self,
+        call: Call,
+        deadline: Deadline,
+        timeout: float | None,
+        *,
+        stream: bool,
+        lane: _Lane | None = None,
     ) -> httpx.Response:
-        """Send ``call``; after a 401, once more with renewed credentials when there are some."""
+        """Send ``call`` (on ``lane``'s connection when given); after a 401, once more with
+        renewed credentials when there are some."""
+        http = self.http if lane is None else lane.http
         credentials = self.wire.credentials
         current = credentials.current()
         issued = current if current is not None else await asyncio.to_thread(credentials.renew)
@@ -535,9 +658,9 @@ class AsyncTransport:
             if wait:
                 await asyncio.sleep(wait)
             read = deadline.bound(timeout or REQUEST_TIMEOUT)
-            request = self.wire.build(self.http, call, issued, read, stream=stream)
+            request = self.wire.build(http, call, issued, read, stream=stream, multiplexed=lane is not None)
             try:
-                response = await self.http.send(request, stream=stream)
+                response = await http.send(request, stream=stream)
                 if not stream:
                     await response.aread()
             except _BROKEN as err:

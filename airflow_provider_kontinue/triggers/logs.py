@@ -14,9 +14,13 @@ stops, so a trigger that starts again after a triggerer restart, or on the other
 goes on after the last line the task log holds instead of from the first. A try that starts
 afresh (a retry, a clear) has a log of its own and forwards from the first line.
 
+A worker line longer than the client's ``MAX_LOG_LINE`` (64 KiB) is written as several task-log
+lines, each but the last ending with :data:`CONTINUES`: what a stream holds stays bounded, however
+long a line the worker writes. Bytes that are not UTF-8 show as U+FFFD.
+
 Logs never decide the outcome: a failure to read them (or to keep the cursor) is written once as
-a warning and the wait goes on. Following a running worker costs one connection per waiting
-task; turn it off (``stream_logs=False``) for large fan-outs.
+a warning and the wait goes on. The follows of one triggerer share HTTP/2 connections to the API
+server (up to 100 streams each), so a thousand running workers cost about ten connections.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow_provider_kontinue.client import AsyncKontinueClient, Execution, KontinueError
+from airflow_provider_kontinue.client import AsyncKontinueClient, Execution, KontinueError, LogPiece
 
 RETRIES = 20
 RETRY_DELAY = 0.5
@@ -40,6 +44,8 @@ CURSOR_SECONDS = 5.0
 """How often a forwarder writes its cursor while lines arrive: after a triggerer is SIGKILLed, at
 most the lines of this last interval show twice (a stop that lets the trigger end writes it exactly)."""
 CURSOR_WRITE_TIMEOUT = 5.0
+CONTINUES = " [line continues]"
+"""Ends each task-log line that holds a part of a worker line longer than ``MAX_LOG_LINE``."""
 
 
 def worker_job(execution: Execution) -> tuple[str, int] | None:
@@ -181,7 +187,7 @@ class LogForwarder:
         position = cursor.setdefault(job, Position())
         failures = 0
         while True:
-            same_stamp, previous = 0, ""
+            same_stamp, previous, continued = 0, "", None
             options: dict[str, Any] = {"follow": True, "timestamps": True}
             if position.stamp:  # read from the last line's second on, not the whole log again
                 options["since_time"] = datetime.strptime(position.stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(
@@ -191,7 +197,9 @@ class LogForwarder:
                 stream = await self.client.get_job_logs(job, options, namespace=self.namespace)
                 async with stream:
                     async for raw in stream:
-                        stamp, text = split_timestamp(raw)
+                        # A part after the first of a long line carries no timestamp: its line's.
+                        stamp, text = (continued, raw) if continued is not None else split_timestamp(raw)
+                        continued = stamp if isinstance(raw, LogPiece) else None
                         key = stamp_key(stamp)
                         same_stamp = same_stamp + 1 if key == previous else 0
                         previous = key
@@ -199,7 +207,8 @@ class LogForwarder:
                             continue  # already written before a reconnect, or by an earlier trigger
                         position.advance(key)
                         self.lines += 1
-                        self.logger.info("[kontinue worker, attempt %d] %s", attempt, text)
+                        mark = CONTINUES if continued is not None else ""
+                        self.logger.info("[kontinue worker, attempt %d] %s%s", attempt, text, mark)
                 return  # the stream ends when the worker's pod has ended
             except asyncio.CancelledError:
                 raise

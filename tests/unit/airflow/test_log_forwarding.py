@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_kontinue.client import Execution, KontinueError
+from airflow_provider_kontinue.client import Execution, KontinueError, LogPiece
 from airflow_provider_kontinue.triggers import logs as logs_module
 from airflow_provider_kontinue.triggers.logs import (
     ANNOTATION_LOG_CURSOR,
+    CONTINUES,
     LogCursor,
     LogForwarder,
     Position,
@@ -143,6 +144,24 @@ async def test_every_line_is_forwarded_once_and_the_cursor_is_left_on_the_execut
     assert log.worker_lines() == ["one", "two", "three (the same stamp as two)", "four"]
     cursor = json.loads(client.annotations[ANNOTATION_LOG_CURSOR])
     assert cursor == {"reader": "d/r/t/-1/1", "jobs": {JOB: ["2026-01-01T10:00:01.000000001Z", 1]}}
+
+
+LONG = [  # one line too long for MAX_LOG_LINE, as the client hands it on: parts, then its end
+    "2026-01-01T10:00:00Z before",
+    LogPiece("2026-01-01T10:00:01Z aaaa"),
+    LogPiece("bbbb"),
+    "cc",
+    "2026-01-01T10:00:02Z after",
+]
+
+
+async def test_a_long_line_is_written_in_parts_each_but_the_last_marked_and_counted_under_its_stamp() -> None:
+    client = FakeClient(LONG[:3])
+    first = await forward(client, "d/r/t/-1/1", execution())
+    assert first.worker_lines() == ["before", f"aaaa{CONTINUES}", f"bbbb{CONTINUES}"]
+    client.log = LONG  # a later forwarder of the same try reads the line again from its start
+    second = await forward(client, "d/r/t/-1/1", execution(client.annotations))
+    assert second.worker_lines() == ["cc", "after"]
 
 
 async def test_a_second_forwarder_of_the_same_try_goes_on_after_the_lines_already_written() -> None:
