@@ -59,6 +59,10 @@ SLICE = 0.25
 """Longest uninterrupted wait for a stream line: how quickly a cancel or a deadline is noticed."""
 READER_JOIN_TIMEOUT = 5.0
 """How long closing a followed stream waits for its reader thread to see the socket shut down."""
+RETRY_AFTER_TRIES = 10
+"""Sends again after a 429 or 5xx with ``Retry-After``, as client-go's ``maxRetries``."""
+MAX_RETRY_AFTER = 10.0
+"""Longest ``Retry-After`` honoured (seconds); the request's deadline bounds it too."""
 STREAMS_PER_LANE = 100
 """Multiplexed streams per HTTP/2 connection: httpcore allows at most 100 at once on one (its own
 ``MAX_CONCURRENT_STREAMS``; the API server allows more), and would queue the rest."""
@@ -130,6 +134,22 @@ class Wire:
             timeout=httpx.Timeout(read, connect=min(CONNECT_TIMEOUT, read)),
             extensions=extensions,
         )
+
+    @staticmethod
+    def retry_after(response: httpx.Response, tries: int) -> float | None:
+        """How long to wait before sending a request again, as client-go does: the server answered
+        429 or 5xx with a ``Retry-After`` header (an API server starting up, or shedding load), at
+        most :data:`RETRY_AFTER_TRIES` times; ``None`` to hand the answer on."""
+        header = response.headers.get("Retry-After")
+        if header is None or tries >= RETRY_AFTER_TRIES:
+            return None
+        if response.status_code != 429 and response.status_code < 500:
+            return None
+        try:
+            seconds = float(header)
+        except ValueError:
+            return None
+        return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
     @staticmethod
     def unreachable(err: BaseException, call: Call) -> KontinueError:
@@ -397,10 +417,12 @@ class SyncTransport:
                 return stream, item
 
     def _send(self, call: Call, deadline: Deadline, timeout: float | None, *, stream: bool) -> httpx.Response:
-        """Send ``call``; after a 401, once more with renewed credentials when there are some."""
+        """Send ``call``; after a 401, once more with renewed credentials when there are some;
+        after a 429 or 5xx with ``Retry-After``, again when it says (:meth:`Wire.retry_after`)."""
         credentials = self.wire.credentials
         issued: Issued = credentials.current() or credentials.renew()
-        for retry in (False, True):
+        renewed_once, throttled = False, 0
+        while True:
             wait = self.wire.reserve(call)
             if wait:
                 time.sleep(wait)
@@ -413,16 +435,23 @@ class SyncTransport:
             except _BROKEN as err:
                 deadline.remaining()  # a read cut short by the deadline is a timeout
                 raise self.wire.unreachable(err, call) from None
+            pause = self.wire.retry_after(response, throttled)
+            if pause is not None:
+                throttled += 1
+                response.close()
+                time.sleep(deadline.bound(pause))
+                deadline.remaining()
+                continue
             if response.status_code != 401:
                 return response
-            renewed = None if retry else credentials.rejected(issued)
+            renewed = None if renewed_once else credentials.rejected(issued)
+            renewed_once = True
             if renewed is None:
                 raw = response.read()
                 response.close()
                 raise self.wire.refused(call, 401, raw)
             response.close()
             issued = renewed
-        raise AssertionError("unreachable")
 
 
 # -- asyncio --------------------------------------------------------------------------------------
@@ -648,12 +677,14 @@ class AsyncTransport:
         lane: _Lane | None = None,
     ) -> httpx.Response:
         """Send ``call`` (on ``lane``'s connection when given); after a 401, once more with
-        renewed credentials when there are some."""
+        renewed credentials when there are some; after a 429 or 5xx with ``Retry-After``, again
+        when it says (:meth:`Wire.retry_after`)."""
         http = self.http if lane is None else lane.http
         credentials = self.wire.credentials
         current = credentials.current()
         issued = current if current is not None else await asyncio.to_thread(credentials.renew)
-        for retry in (False, True):
+        renewed_once, throttled = False, 0
+        while True:
             wait = self.wire.reserve(call)
             if wait:
                 await asyncio.sleep(wait)
@@ -666,13 +697,20 @@ class AsyncTransport:
             except _BROKEN as err:
                 deadline.remaining()  # a read cut short by the deadline is a timeout
                 raise self.wire.unreachable(err, call) from None
+            pause = self.wire.retry_after(response, throttled)
+            if pause is not None:
+                throttled += 1
+                await response.aclose()
+                await asyncio.sleep(deadline.bound(pause))
+                deadline.remaining()
+                continue
             if response.status_code != 401:
                 return response
-            renewed = None if retry else await asyncio.to_thread(credentials.rejected, issued)
+            renewed = None if renewed_once else await asyncio.to_thread(credentials.rejected, issued)
+            renewed_once = True
             if renewed is None:
                 raw = await response.aread()
                 await response.aclose()
                 raise self.wire.refused(call, 401, raw)
             await response.aclose()
             issued = renewed
-        raise AssertionError("unreachable")
