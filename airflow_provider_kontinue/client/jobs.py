@@ -40,7 +40,6 @@ def log_bytes(line: bytes) -> bytes:
     return line if isinstance(line, LinePiece) else line + b"\n"
 
 
-
 class PodLogOptions(_OptionsModel):
     """Which log lines to read (the Kubernetes ``PodLogOptions`` kontinue passes through).
 
