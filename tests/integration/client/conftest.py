@@ -8,12 +8,15 @@ controller (``tests.support.cluster``).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client as k8s
 
+from kontinue_sandbox import processes
 from kontinue_sandbox.controlplane import ControlPlane
+from kontinue_sandbox.emulator import process as emulator_process
 from tests.support.clients import EventLoopThread, close_client, make_client
 from tests.support.cluster import Cluster
 
@@ -45,3 +48,17 @@ def kontinue(
 @pytest.fixture
 def cluster(admin_api: k8s.ApiClient, namespace: str) -> Cluster:
     return Cluster(admin_api, namespace)
+
+
+@pytest.fixture
+def emulator(control_plane: ControlPlane, namespace: str, tmp_path: Path) -> Iterator[None]:
+    """The kontinue emulator for this test's namespace only (its own Node and kubelet)."""
+    proc = emulator_process.start(
+        control_plane.kubeconfig,
+        log_dir=tmp_path / "emulator",
+        log_file=tmp_path / "emulator.log",
+        extra=["--namespace", namespace, "--node-name", f"kubelet-{namespace}"],
+    )
+    yield
+    processes.stop_group(proc.pid)
+    proc.wait()

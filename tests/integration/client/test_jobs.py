@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,29 +10,13 @@ import pytest
 from airflow_provider_kontinue.client import AsyncKontinueClient, KontinueClient, NotFoundError
 from airflow_provider_kontinue.client.errors import ValidationError
 from airflow_provider_kontinue.client.timestamps import parse_timestamp
-from kontinue_sandbox import processes
 from kontinue_sandbox.controlplane import ControlPlane
-from kontinue_sandbox.emulator import process as emulator_process
 from tests.support.clients import EventLoopThread
 from tests.support.cluster import Cluster
 
 LOGGER = {
     "steps": [{"log": {"message": "line {{ i }}", "count": 6, "interval": "200ms"}}, {"return": "done"}]
 }
-
-
-@pytest.fixture
-def emulator(control_plane: ControlPlane, namespace: str, tmp_path: Path) -> Iterator[None]:
-    """The kontinue emulator for this test's namespace only (its own Node and kubelet)."""
-    proc = emulator_process.start(
-        control_plane.kubeconfig,
-        log_dir=tmp_path / "emulator",
-        log_file=tmp_path / "emulator.log",
-        extra=["--namespace", namespace, "--node-name", f"kubelet-{namespace}"],
-    )
-    yield
-    processes.stop_group(proc.pid)
-    proc.wait()
 
 
 def worker_job(kontinue: Any, name: str) -> str:

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlparse
 
 import psutil
-import pytest
 
 from airflow_provider_kontinue.client import AsyncKontinueClient, KontinueClient
-from kontinue_sandbox import processes
 from kontinue_sandbox.controlplane import ControlPlane
-from kontinue_sandbox.emulator import process as emulator_process
 from tests.support.clients import EventLoopThread
 from tests.support.cluster import Cluster
 
@@ -28,19 +23,6 @@ STEADY = {
         {"return": "done"},
     ]
 }
-
-
-@pytest.fixture
-def emulator(control_plane: ControlPlane, namespace: str, tmp_path: Path) -> Iterator[None]:
-    proc = emulator_process.start(
-        control_plane.kubeconfig,
-        log_dir=tmp_path / "emulator",
-        log_file=tmp_path / "emulator.log",
-        extra=["--namespace", namespace, "--node-name", f"kubelet-{namespace}"],
-    )
-    yield
-    processes.stop_group(proc.pid)
-    proc.wait()
 
 
 def api_connections(port: int) -> int:
