@@ -49,6 +49,12 @@ def test_a_line_of_exactly_the_limit_is_one_whole_line() -> None:
     assert not isinstance(lines[0], LinePiece)
 
 
+def test_a_line_one_byte_over_the_limit_is_cut_into_the_limit_and_that_byte() -> None:
+    lines = read_all(b"012345678\n", [1] * 10, 8)
+    assert lines == [b"01234567", b"8"]
+    assert isinstance(lines[0], LinePiece)
+
+
 def test_the_cuts_are_the_same_for_every_way_the_chunks_fall() -> None:
     generator = random.Random(7)
     text = "".join(generator.choice("ab€😀\n") for _ in range(3000)).encode()
